@@ -1,0 +1,329 @@
+//! Exact money amounts: parsing FOCUS cost cells, rounding to cents and display.
+//!
+//! Amounts are `rust_decimal::Decimal` end to end (SPEC §3.4, §8.2). The scale written in a file is kept
+//! (`0.00000080000` keeps 11 fractional digits); rounding happens only when a figure is presented.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt;
+
+/// Largest number of significant digits a cost cell may carry (SPEC §3.4).
+pub const MAX_SIGNIFICANT_DIGITS: usize = 28;
+
+/// Why a cost cell is not an amount.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// The cell is empty or whitespace.
+    #[error("empty value")]
+    Empty,
+    /// The text is not a plain decimal number.
+    #[error("not a number")]
+    Syntax,
+    /// Too many digits, or too large to store exactly.
+    #[error("out of range (more than 28 significant digits or magnitude >= 10^28)")]
+    Range,
+}
+
+/// Parses a FOCUS cost cell: optional sign, digits, optional fraction, optional exponent.
+///
+/// Thousands separators, currency symbols, `NaN` and `Inf` are refused. Exponent forms are
+/// returned as plain decimals (`1.5E-7` → `0.00000015`).
+pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
+    let s = text.trim().as_bytes();
+    if s.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    let mut i = 0;
+    let negative = match s[0] {
+        b'-' => {
+            i += 1;
+            true
+        }
+        b'+' => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mantissa: u128 = 0;
+    let mut significant = 0usize;
+    let mut digits_seen = 0usize;
+    let mut frac_digits: i64 = 0;
+    let mut in_fraction = false;
+    while i < s.len() {
+        match s[i] {
+            c @ b'0'..=b'9' => {
+                digits_seen += 1;
+                if in_fraction {
+                    frac_digits += 1;
+                }
+                if significant > 0 || c != b'0' {
+                    significant += 1;
+                    if significant > MAX_SIGNIFICANT_DIGITS {
+                        return Err(AmountError::Range);
+                    }
+                    mantissa = mantissa * 10 + u128::from(c - b'0');
+                } else if in_fraction {
+                    // leading zeros of the fraction only move the scale
+                }
+            }
+            b'.' if !in_fraction => in_fraction = true,
+            b'e' | b'E' => break,
+            _ => return Err(AmountError::Syntax),
+        }
+        i += 1;
+    }
+    if digits_seen == 0 {
+        return Err(AmountError::Syntax);
+    }
+    let exponent = if i < s.len() {
+        parse_exponent(&s[i + 1..])?
+    } else {
+        0
+    };
+    let mut scale = frac_digits - exponent;
+    if scale < 0 {
+        // A positive exponent beyond the fraction: shift the mantissa left.
+        while scale < 0 {
+            mantissa = mantissa.checked_mul(10).ok_or(AmountError::Range)?;
+            if mantissa != 0 {
+                significant += 1;
+            }
+            scale += 1;
+        }
+        if significant > MAX_SIGNIFICANT_DIGITS {
+            return Err(AmountError::Range);
+        }
+    }
+    if scale > 28 {
+        // Representable only if trailing zeros can be dropped; otherwise too precise.
+        while scale > 28 && mantissa % 10 == 0 && mantissa != 0 {
+            mantissa /= 10;
+            scale -= 1;
+        }
+        if mantissa == 0 {
+            scale = 28;
+        }
+        if scale > 28 {
+            return Err(AmountError::Range);
+        }
+    }
+    let signed = if negative {
+        -(mantissa as i128)
+    } else {
+        mantissa as i128
+    };
+    let value =
+        Decimal::try_from_i128_with_scale(signed, scale as u32).map_err(|_| AmountError::Range)?;
+    if value.abs() >= ten_pow_28() {
+        return Err(AmountError::Range);
+    }
+    Ok(value)
+}
+
+fn parse_exponent(s: &[u8]) -> Result<i64, AmountError> {
+    let (negative, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(if digits.len() > 4 {
+            AmountError::Range
+        } else {
+            AmountError::Syntax
+        });
+    }
+    let v: i64 = digits
+        .iter()
+        .fold(0, |acc, d| acc * 10 + i64::from(d - b'0'));
+    Ok(if negative { -v } else { v })
+}
+
+fn ten_pow_28() -> Decimal {
+    Decimal::from_i128_with_scale(10_000_000_000_000_000_000_000_000_000, 0)
+}
+
+/// How an amount is rounded to cents (config `rounding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rounding {
+    /// Banker's rounding: ties to the even cent (default).
+    #[default]
+    HalfEven,
+    /// Ties away from zero.
+    HalfUp,
+}
+
+impl Rounding {
+    /// Parses the config value `half_even` / `half_up`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "half_even" => Some(Self::HalfEven),
+            "half_up" => Some(Self::HalfUp),
+            _ => None,
+        }
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HalfEven => "half_even",
+            Self::HalfUp => "half_up",
+        }
+    }
+
+    /// Rounds to `dp` decimal places with this mode.
+    pub fn round_dp(self, value: Decimal, dp: u32) -> Decimal {
+        let strategy = match self {
+            Self::HalfEven => RoundingStrategy::MidpointNearestEven,
+            Self::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+        };
+        let mut r = value.round_dp_with_strategy(dp, strategy);
+        r.rescale(dp);
+        if r.is_zero() {
+            r.set_sign_positive(true);
+        }
+        r
+    }
+
+    /// Rounds to cents (two decimals, scale fixed at 2).
+    pub fn cents(self, value: Decimal) -> Decimal {
+        self.round_dp(value, 2)
+    }
+}
+
+/// A rounded amount displayed with a currency symbol and thousands separators: `-$1,234.50`.
+pub struct MoneyDisplay<'a> {
+    /// The amount; it is rounded half-even to cents if it has more decimals.
+    pub amount: Decimal,
+    /// The currency symbol (config `currency`).
+    pub currency: &'a str,
+}
+
+impl fmt::Display for MoneyDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rounded = Rounding::HalfEven.cents(self.amount);
+        let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+            "-"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "{sign}{}{}",
+            self.currency,
+            group_thousands(rounded.abs())
+        )
+    }
+}
+
+/// Formats a non-negative, already rounded amount with `,` thousands separators and two decimals.
+pub fn group_thousands(value: Decimal) -> String {
+    let mut v = value;
+    v.rescale(2);
+    let text = v.to_string();
+    let (int_part, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let (sign, digits) = int_part
+        .strip_prefix('-')
+        .map_or(("", int_part), |d| ("-", d));
+    let mut out = String::with_capacity(text.len() + digits.len() / 3);
+    out.push_str(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push('.');
+    out.push_str(frac);
+    out
+}
+
+/// Plain two-decimal text for CSV and JSON (`-12.50`, never `-0.00`).
+pub fn plain_cents(value: Decimal, rounding: Rounding) -> String {
+    rounding.cents(value).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("test decimal")
+    }
+
+    #[rstest]
+    #[case("-12.5", "-12.5")]
+    #[case("+3", "3")]
+    #[case("0.00000080000", "0.00000080000")]
+    #[case("1.5E-7", "0.00000015")]
+    #[case("1.5e2", "150")]
+    #[case(" 42.10 ", "42.10")]
+    #[case("0", "0")]
+    #[case(".5", "0.5")]
+    #[case("1234567890123456789012345678", "1234567890123456789012345678")]
+    fn accepts_plain_decimals(#[case] input: &str, #[case] expected: &str) {
+        assert_eq!(parse_amount(input).expect("valid").to_string(), expected);
+    }
+
+    #[rstest]
+    #[case("$1,234", AmountError::Syntax)]
+    #[case("1,234.00", AmountError::Syntax)]
+    #[case("NaN", AmountError::Syntax)]
+    #[case("Inf", AmountError::Syntax)]
+    #[case("", AmountError::Empty)]
+    #[case("  ", AmountError::Empty)]
+    #[case("-", AmountError::Syntax)]
+    #[case("1e", AmountError::Syntax)]
+    #[case("12345678901234567890123456789", AmountError::Range)]
+    #[case("1e28", AmountError::Range)]
+    #[case("1.2.3", AmountError::Syntax)]
+    fn refuses_non_numbers(#[case] input: &str, #[case] expected: AmountError) {
+        assert_eq!(parse_amount(input), Err(expected));
+    }
+
+    #[rstest]
+    #[case("1.005", "1.00", "1.01")]
+    #[case("2.665", "2.66", "2.67")]
+    #[case("-2.665", "-2.66", "-2.67")]
+    #[case("-0.001", "0.00", "0.00")]
+    #[case("0.125", "0.12", "0.13")]
+    fn rounds_by_mode(#[case] input: &str, #[case] even: &str, #[case] up: &str) {
+        assert_eq!(Rounding::HalfEven.cents(d(input)).to_string(), even);
+        assert_eq!(Rounding::HalfUp.cents(d(input)).to_string(), up);
+    }
+
+    #[rstest]
+    #[case("1234.5", "$1,234.50")]
+    #[case("-1234.5", "-$1,234.50")]
+    #[case("0", "$0.00")]
+    #[case("999", "$999.00")]
+    #[case("1000000", "$1,000,000.00")]
+    fn displays_money(#[case] input: &str, #[case] expected: &str) {
+        let shown = MoneyDisplay {
+            amount: d(input),
+            currency: "$",
+        }
+        .to_string();
+        assert_eq!(shown, expected);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_round_trips_display(m in -10_i64.pow(15)..10_i64.pow(15), scale in 0u32..12) {
+            let value = Decimal::new(m, scale);
+            proptest::prop_assert_eq!(parse_amount(&value.to_string()), Ok(value));
+        }
+
+        #[test]
+        fn half_even_matches_reference(cents_times_ten in -1_000_000_i64..1_000_000) {
+            // Reference: integer arithmetic on tenths of a cent.
+            let value = Decimal::new(cents_times_ten, 3);
+            let q = cents_times_ten.div_euclid(10);
+            let r = cents_times_ten.rem_euclid(10);
+            let expected = if r > 5 || (r == 5 && q % 2 != 0) { q + 1 } else { q };
+            proptest::prop_assert_eq!(Rounding::HalfEven.cents(value), Decimal::new(expected, 2));
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Attribution: which PI, project and fund/org a charge belongs to, from its tags (SPEC §5.3).
+
+use crate::date::parse_focus_date;
+use crate::tags::lookup;
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+/// Candidate tag keys for each attributed field (config `tag_mapping`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagMapping {
+    /// PI email keys.
+    pub pi_email: Vec<String>,
+    /// Project keys.
+    pub project_id: Vec<String>,
+    /// Fund/org keys.
+    pub fund_org: Vec<String>,
+    /// Cost center keys.
+    pub cost_center: Vec<String>,
+    /// GL account keys.
+    pub account_code: Vec<String>,
+    /// Free reference 1.
+    pub reference_1: Vec<String>,
+    /// Free reference 2.
+    pub reference_2: Vec<String>,
+    /// Project end date keys.
+    pub end_date: Vec<String>,
+    /// Reconciliation end keys.
+    pub reconciliation_end: Vec<String>,
+    /// PI display name keys.
+    pub pi_name: Vec<String>,
+}
+
+fn keys(k: &[&str]) -> Vec<String> {
+    k.iter().map(|s| (*s).to_string()).collect()
+}
+
+impl Default for TagMapping {
+    fn default() -> Self {
+        Self {
+            pi_email: keys(&["pi_email"]),
+            project_id: keys(&["project_id", "project"]),
+            fund_org: keys(&["fund_org"]),
+            cost_center: keys(&["cost_center"]),
+            account_code: keys(&["account_code"]),
+            reference_1: vec![],
+            reference_2: vec![],
+            end_date: keys(&["end_date"]),
+            reconciliation_end: keys(&["reconciliation_end"]),
+            pi_name: keys(&["pi_name"]),
+        }
+    }
+}
+
+/// The attributed fields of one charge, from its tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// Lower-cased when valid; stored trimmed as written when invalid.
+    pub pi_email: Option<String>,
+    /// Project id.
+    pub project_id: Option<String>,
+    /// Fund/org.
+    pub fund_org: Option<String>,
+    /// Cost center.
+    pub cost_center: Option<String>,
+    /// GL account from the charge's tag.
+    pub account_code: Option<String>,
+    /// Reference 1.
+    pub reference_1: Option<String>,
+    /// Reference 2.
+    pub reference_2: Option<String>,
+    /// PI display name.
+    pub pi_name: Option<String>,
+    /// Project end date.
+    pub end_date: Option<NaiveDate>,
+    /// Last date for late charges.
+    pub reconciliation_end: Option<NaiveDate>,
+    /// Tag date values that did not parse: (field, value) → warning `W_TAG_DATE`.
+    pub bad_dates: Vec<(&'static str, String)>,
+}
+
+/// Attributes a charge from its tag object (or none).
+pub fn attribute(tags: Option<&Map<String, Value>>, mapping: &TagMapping) -> Attribution {
+    let Some(tags) = tags else {
+        return Attribution::default();
+    };
+    let get = |k: &[String]| lookup(tags, k);
+    let mut bad_dates = Vec::new();
+    let mut date = |field: &'static str, k: &[String]| {
+        let text = lookup(tags, k)?;
+        match parse_focus_date(&text, true) {
+            Some(d) => Some(d.date()),
+            None => {
+                bad_dates.push((field, text));
+                None
+            }
+        }
+    };
+    let end_date = date("end_date", &mapping.end_date);
+    let reconciliation_end = date("reconciliation_end", &mapping.reconciliation_end);
+    let pi_email = get(&mapping.pi_email).map(|e| {
+        if is_valid_email(&e) {
+            e.to_lowercase()
+        } else {
+            e
+        }
+    });
+    Attribution {
+        pi_email,
+        project_id: get(&mapping.project_id),
+        fund_org: get(&mapping.fund_org),
+        cost_center: get(&mapping.cost_center),
+        account_code: get(&mapping.account_code),
+        reference_1: get(&mapping.reference_1),
+        reference_2: get(&mapping.reference_2),
+        pi_name: get(&mapping.pi_name),
+        end_date,
+        reconciliation_end,
+        bad_dates,
+    }
+}
+
+/// `^[^@\s]+@[^@\s]+\.[^@\s]+$` and at most 254 characters (SPEC §5.4 rule 3).
+pub fn is_valid_email(s: &str) -> bool {
+    if s.chars().count() > 254 || s.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if local.is_empty() {
+        return false;
+    }
+    // `[^@\s]+\.[^@\s]+`: some dot with at least one character on each side.
+    domain
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tags::TagsCell;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("a@b.c", true)]
+    #[case("Zorp.Blinkman@Example.EDU", true)]
+    #[case("a@b", false)]
+    #[case("a@.c", false)]
+    #[case("a@..c", true)]
+    #[case("a@b.", false)]
+    #[case("@b.c", false)]
+    #[case("a b@c.d", false)]
+    #[case("a@b@c.d", false)]
+    #[case("", false)]
+    fn email_syntax(#[case] input: &str, #[case] ok: bool) {
+        assert_eq!(is_valid_email(input), ok);
+    }
+
+    #[test]
+    fn valid_email_is_lower_cased_and_fields_trimmed() {
+        let t = TagsCell::parse(Some(
+            r#"{"pi_email": " Zorp@Example.EDU ", "project": " genomics ", "fund_org": 12345, "end_date": "2025-06-30", "reconciliation_end": "soon"}"#,
+        ));
+        let a = attribute(t.object(), &TagMapping::default());
+        assert_eq!(a.pi_email.as_deref(), Some("zorp@example.edu"));
+        assert_eq!(a.project_id.as_deref(), Some("genomics"));
+        assert_eq!(a.fund_org.as_deref(), Some("12345"));
+        assert_eq!(a.end_date, NaiveDate::from_ymd_opt(2025, 6, 30));
+        assert_eq!(a.reconciliation_end, None);
+        assert_eq!(
+            a.bad_dates,
+            vec![("reconciliation_end", "soon".to_string())]
+        );
+    }
+
+    #[test]
+    fn invalid_email_is_kept_as_written() {
+        let t = TagsCell::parse(Some(r#"{"pi_email": "Not An Email"}"#));
+        assert_eq!(
+            attribute(t.object(), &TagMapping::default())
+                .pi_email
+                .as_deref(),
+            Some("Not An Email")
+        );
+    }
+}
