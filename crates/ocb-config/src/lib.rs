@@ -1,0 +1,1 @@
+//! Configuration (placeholder crate root; being implemented).

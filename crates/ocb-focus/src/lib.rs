@@ -1,0 +1,1 @@
+//! FOCUS input (placeholder crate root; being implemented).
