@@ -20,7 +20,9 @@ pub mod charge;
 pub mod date;
 pub mod flags;
 pub mod period;
+pub mod reimport;
 pub mod source;
+pub mod spreadsheet;
 pub mod tags;
 
 pub use rust_decimal::Decimal;

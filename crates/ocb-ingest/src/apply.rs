@@ -1,0 +1,450 @@
+//! The import run: reader thread → bounded channel → diff and writes in one transaction.
+
+use crate::artefacts::Artefacts;
+use crate::prepare::Preparer;
+use crate::report::{FailureInfo, ImportReport};
+use crate::{file_name, Database, IngestError, IngestRequest, IngestSettings, Progress};
+use ocb_core::charge::{Hash128, NewCharge, ReviewState};
+use ocb_core::period::{Period, PeriodStatus};
+use ocb_core::reimport::{decide, Decision, Matched};
+use ocb_core::source::{check_source_name, ImportMode};
+use ocb_core::tags::eq_ignore_case;
+use ocb_focus::{Diagnostic, FileError, FocusReader, RejectedRecord, RowResult};
+use ocb_store::{ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts, Store, StoredDiagnostic};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+/// Stored lists are capped; counts stay exact (SPEC §5.12).
+const MAX_STORED_DIAGNOSTICS: usize = 10_000;
+const BATCH: usize = 1024;
+
+enum Item {
+    Row(Box<NewCharge>, Vec<Diagnostic>),
+    Rejected(RejectedRecord),
+}
+
+enum Target<'s> {
+    Write(ImportWriter<'s>),
+    Read(Option<&'s Store>, Option<i64>),
+}
+
+impl Target<'_> {
+    fn status(&self, p: Period) -> Result<Option<PeriodStatus>, IngestError> {
+        Ok(match self {
+            Target::Write(w) => w.period_status(p)?,
+            Target::Read(Some(s), _) => s.period_status(p)?,
+            Target::Read(None, _) => None,
+        })
+    }
+
+    fn existing(&self, p: Period) -> Result<HashMap<(Hash128, u32), ExistingCharge>, IngestError> {
+        Ok(match self {
+            Target::Write(w) => w.existing(p)?,
+            Target::Read(Some(s), Some(id)) => s.existing_charges(*id, p)?,
+            Target::Read(..) => HashMap::new(),
+        })
+    }
+}
+
+struct PeriodState {
+    index: HashMap<(Hash128, u32), (ExistingCharge, bool)>,
+    totals: ImportTotals,
+}
+
+struct Run {
+    mode: ImportMode,
+    skip_invalid: bool,
+    periods: BTreeMap<String, PeriodState>,
+    unknown: ImportTotals,
+    refusal: Option<FailureInfo>,
+    warnings: Vec<StoredDiagnostic>,
+    warning_count: u64,
+    errors: Vec<StoredDiagnostic>,
+    error_count: u64,
+}
+
+fn stored(d: &Diagnostic) -> StoredDiagnostic {
+    StoredDiagnostic {
+        code: d.code.as_str().to_string(),
+        line: d.line.to_string(),
+        column: d.column.clone(),
+        value: d.value.clone(),
+        message: d.message.clone(),
+    }
+}
+
+fn push_capped(list: &mut Vec<StoredDiagnostic>, count: &mut u64, d: StoredDiagnostic) {
+    *count += 1;
+    if list.len() < MAX_STORED_DIAGNOSTICS {
+        list.push(d);
+    }
+}
+
+impl Run {
+    fn writing(&self) -> bool {
+        self.refusal.is_none() && (self.error_count == 0 || self.skip_invalid)
+    }
+
+    fn period<'p>(&'p mut self, target: &mut Target<'_>, p: Period) -> Result<&'p mut PeriodState, IngestError> {
+        let key = p.to_string();
+        if !self.periods.contains_key(&key) {
+            match target.status(p)? {
+                Some(PeriodStatus::Closed) => self.refuse("period_closed", format!("Period {p} is closed; reopen it first")),
+                Some(PeriodStatus::Finalized) => {
+                    self.refuse("period_finalized", format!("Period {p} is finalized and cannot accept imports"))
+                }
+                Some(PeriodStatus::Open) => {}
+                None => {
+                    if let Target::Write(w) = target {
+                        w.create_period(p)?;
+                    }
+                }
+            }
+            let index = target.existing(p)?.into_iter().map(|(k, v)| (k, (v, false))).collect();
+            self.periods.insert(key.clone(), PeriodState { index, totals: ImportTotals::default() });
+        }
+        Ok(self.periods.get_mut(&key).expect("inserted above"))
+    }
+
+    fn refuse(&mut self, kind: &'static str, message: String) {
+        if self.refusal.is_none() {
+            self.refusal = Some(FailureInfo { kind, message });
+        }
+    }
+
+    fn row(&mut self, target: &mut Target<'_>, mut c: NewCharge, warnings: Vec<Diagnostic>) -> Result<(), IngestError> {
+        for w in &warnings {
+            push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
+        }
+        let write = self.writing();
+        let state = self.period(target, c.period)?;
+        let entry = state.index.get_mut(&(c.key_hash, c.occurrence));
+        let matched = entry.as_ref().map(|(e, _)| Matched { state: e.state, removed: e.removed, same_content: e.content_hash == c.content_hash });
+        let existing = entry.map(|(e, seen)| {
+            *seen = true;
+            *e
+        });
+        let decision = decide(matched, &mut c.reasons);
+        let t = &mut state.totals;
+        t.rows_read += 1;
+        t.total_cost += c.fields.billed_cost;
+        let resulting = match &decision {
+            Decision::Insert { state } | Decision::Restore { state } | Decision::Update { state, .. } => *state,
+            Decision::Unchanged => existing.map_or(ReviewState::None, |e| e.state),
+        };
+        match decision {
+            Decision::Insert { .. } | Decision::Restore { .. } => t.inserted += 1,
+            Decision::Update { .. } => t.updated += 1,
+            Decision::Unchanged => t.unchanged += 1,
+        }
+        if matches!(resulting, ReviewState::Pending | ReviewState::Rejected) {
+            t.flagged_rows += 1;
+            t.flagged_cost += c.fields.billed_cost;
+        }
+        let Target::Write(w) = target else { return Ok(()) };
+        if !write {
+            return Ok(());
+        }
+        match (decision, existing) {
+            (Decision::Insert { state }, _) => w.insert(&c, state)?,
+            (Decision::Restore { state }, Some(e)) => w.rewrite(&e, &c, state, None)?,
+            (Decision::Update { state, log }, Some(e)) => w.rewrite(&e, &c, state, log)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn rejected(&mut self, target: &mut Target<'_>, r: &RejectedRecord, artefacts: &mut Artefacts) -> Result<(), IngestError> {
+        artefacts.error_rows(&r.errors)?;
+        if self.skip_invalid {
+            artefacts.reject(r)?;
+        }
+        for e in &r.errors {
+            push_capped(&mut self.errors, &mut self.error_count, stored(e));
+        }
+        if r.errors.is_empty() {
+            self.error_count += 1; // a rejected record always counts as an error
+        }
+        let totals = match r.period {
+            Some(p) => &mut self.period(target, p)?.totals,
+            None => &mut self.unknown,
+        };
+        totals.rows_read += 1;
+        totals.rejected += 1;
+        Ok(())
+    }
+
+    /// `replace` mode: live charges of the file's periods that no row matched are removed,
+    /// unless a record was rejected (it may be the new version of one of them, §5.5).
+    fn removals(&mut self, target: &mut Target<'_>) -> Result<(), IngestError> {
+        if self.mode != ImportMode::Replace {
+            return Ok(());
+        }
+        let any_rejected = self.unknown.rejected > 0 || self.periods.values().any(|s| s.totals.rejected > 0);
+        let write = self.writing();
+        let mut suppressed = 0u64;
+        for (p, state) in &mut self.periods {
+            let ids: Vec<i64> = state.index.values().filter(|(e, seen)| !seen && !e.removed).map(|(e, _)| e.id).collect();
+            if any_rejected {
+                suppressed += ids.len() as u64;
+                continue;
+            }
+            state.totals.removed += ids.len() as u64;
+            if let (Target::Write(w), true) = (&mut *target, write) {
+                let period: Period = p.parse().expect("keys are periods");
+                w.remove(period, &ids)?;
+            }
+        }
+        if suppressed > 0 {
+            let d = StoredDiagnostic {
+                code: "W_REMOVALS_SUPPRESSED".into(),
+                line: String::new(),
+                column: None,
+                value: None,
+                message: format!("{suppressed} charges would have been removed; removals are suppressed because records were rejected"),
+            };
+            push_capped(&mut self.warnings, &mut self.warning_count, d);
+        }
+        Ok(())
+    }
+
+    fn totals(&self) -> (ImportTotals, Vec<PeriodCounts>) {
+        let mut all = ImportTotals::default();
+        let mut per: Vec<PeriodCounts> = self.periods.iter().map(|(p, s)| PeriodCounts { period: p.clone(), totals: s.totals.clone() }).collect();
+        if self.unknown.rows_read > 0 {
+            per.push(PeriodCounts { period: "(unknown)".into(), totals: self.unknown.clone() });
+        }
+        for p in &per {
+            let t = &p.totals;
+            all.rows_read += t.rows_read;
+            all.inserted += t.inserted;
+            all.updated += t.updated;
+            all.unchanged += t.unchanged;
+            all.rejected += t.rejected;
+            all.removed += t.removed;
+            all.flagged_rows += t.flagged_rows;
+            all.flagged_cost += t.flagged_cost;
+            all.total_cost += t.total_cost;
+        }
+        (all, per)
+    }
+}
+
+fn canonical_source(db: &Database<'_>, settings: &IngestSettings, given: &str) -> Result<(String, Option<String>, Option<ImportMode>), IngestError> {
+    let name = check_source_name(given).map_err(|e| IngestError::SourceName { name: given.to_string(), reason: e.to_string() })?;
+    if let Some(k) = settings.known_sources.iter().find(|k| eq_ignore_case(k.name.trim(), &name)) {
+        return Ok((k.name.clone(), k.display_name.clone(), k.import_mode));
+    }
+    let stored = match db {
+        Database::Write(s) => s.find_source(&name)?,
+        Database::Read(s) => s.find_source(&name)?,
+        Database::Empty => None,
+    };
+    Ok((stored.map(|(_, n)| n).unwrap_or(name), None, None))
+}
+
+pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestRequest, progress: &mut dyn Progress) -> Result<ImportReport, IngestError> {
+    let started = Instant::now();
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (source, display_name, source_mode) = canonical_source(&db, settings, &req.source)?;
+    let mode = req.mode.or(source_mode).unwrap_or(settings.default_mode);
+    let header = ImportHeader {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        source,
+        display_name,
+        filename: req.filename.clone().unwrap_or_else(|| file_name(&req.path)),
+        path: req.filename.is_none().then(|| req.path.display().to_string()),
+        mode,
+        expected_period: req.expected_period,
+        skip_invalid: req.skip_invalid,
+    };
+    let mut report = ImportReport {
+        id: None,
+        uuid: header.uuid.clone(),
+        status: String::new(),
+        dry_run: req.dry_run,
+        created_at,
+        actor: req.actor.name.clone(),
+        channel: req.actor.channel.clone(),
+        source: header.source.clone(),
+        filename: header.filename.clone(),
+        path: header.path.clone(),
+        kind: None,
+        size_bytes: None,
+        sha256: None,
+        mode: mode.as_str().to_string(),
+        expected_period: req.expected_period.map(|p| p.to_string()),
+        skip_invalid: req.skip_invalid,
+        totals: ImportTotals::default(),
+        periods: vec![],
+        warnings: vec![],
+        errors: vec![],
+        error_count: 0,
+        failure: None,
+        rejects_path: None,
+        errors_path: None,
+        duration_ms: 0,
+    };
+    tracing::info!(event = "ingest.started", file = %header.filename, source = %header.source, dry_run = req.dry_run);
+    let reader = match FocusReader::open(&req.path) {
+        Ok(r) => r,
+        Err(e) => return file_error(db, report, &header, req, &e, started),
+    };
+    report.kind = Some(reader.kind().as_str().to_string());
+    let mut artefacts = Artefacts::new(&settings.import_dir, &header.uuid, !req.dry_run, reader.columns().headers().to_vec());
+    let file_warnings = reader.columns().file_warnings();
+    let mut run = Run {
+        mode,
+        skip_invalid: req.skip_invalid,
+        periods: BTreeMap::new(),
+        unknown: ImportTotals::default(),
+        refusal: None,
+        warnings: vec![],
+        warning_count: 0,
+        errors: vec![],
+        error_count: 0,
+    };
+    for w in &file_warnings {
+        push_capped(&mut run.warnings, &mut run.warning_count, stored(w));
+    }
+    let mut target = match &mut db {
+        Database::Write(s) => Target::Write(s.begin_import(&req.actor, &header)?),
+        Database::Read(s) => {
+            let id = s.find_source(&header.source)?.map(|(id, _)| id);
+            Target::Read(Some(*s), id)
+        }
+        Database::Empty => Target::Read(None, None),
+    };
+    let (tx, rx) = sync_channel::<Vec<Item>>(8);
+    let expected = req.expected_period;
+    let outcome = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            let mut reader = reader;
+            let mut prep = Preparer::new(settings, expected);
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(r) = reader.next_row() {
+                batch.push(match r {
+                    RowResult::Row(row) => {
+                        let (c, w) = prep.prepare(row);
+                        Item::Row(Box::new(c), w)
+                    }
+                    RowResult::Rejected(rr) => Item::Rejected(rr),
+                });
+                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                    return reader.finish();
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            reader.finish()
+        });
+        let mut consumed: Result<u64, IngestError> = Ok(0);
+        for batch in rx.iter() {
+            let step = batch.into_iter().try_for_each(|item| match item {
+                Item::Row(c, w) => run.row(&mut target, *c, w),
+                Item::Rejected(r) => run.rejected(&mut target, &r, &mut artefacts),
+            });
+            match step {
+                Ok(()) => {
+                    let n = consumed.as_ref().map_or(0, |n| *n) + BATCH as u64;
+                    consumed = Ok(n);
+                    progress.rows(n);
+                }
+                Err(e) => {
+                    consumed = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        let stats = producer.join().expect("reader thread does not panic");
+        (consumed, stats)
+    });
+    let (consumed, stats) = outcome;
+    if let Err(e) = consumed {
+        artefacts.discard();
+        return Err(e);
+    }
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => {
+            drop(target);
+            artefacts.discard();
+            return file_error(db, report, &header, req, &e, started);
+        }
+    };
+    report.size_bytes = Some(stats.size_bytes);
+    report.sha256 = Some(stats.sha256.clone());
+    if let Err(e) = run.removals(&mut target) {
+        artefacts.discard();
+        return Err(e);
+    }
+    if run.error_count > 0 && !req.skip_invalid {
+        let n = run.error_count;
+        run.refusal = Some(FailureInfo { kind: "row_errors", message: format!("{n} row errors; nothing was imported (use --skip-invalid to import the valid rows)") });
+    }
+    if run.refusal.is_some() {
+        artefacts.drop_rejects();
+    }
+    let (rejects_path, errors_path) = artefacts.finish()?;
+    let (totals, periods) = run.totals();
+    report.totals = totals;
+    report.periods = periods;
+    report.warnings = run.warnings;
+    report.errors = run.errors;
+    report.error_count = run.error_count;
+    report.rejects_path = rejects_path;
+    report.errors_path = errors_path;
+    report.failure = run.refusal;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    let record = record_of(&report);
+    match target {
+        Target::Write(w) if report.failure.is_none() => {
+            report.id = Some(w.commit(&record)?);
+            report.status = "committed".into();
+        }
+        Target::Write(w) => {
+            drop(w);
+            let failure = report.failure.as_ref().map(|f| ocb_store::FailedImport { kind: f.kind, message: f.message.clone() }).expect("failure set");
+            if let Database::Write(s) = db {
+                report.id = Some(s.record_failed_import(&req.actor, &header, &record, &failure)?);
+            }
+            report.status = "failed".into();
+        }
+        Target::Read(..) => report.status = if report.failure.is_some() { "failed".into() } else { "dry_run".into() },
+    }
+    tracing::info!(event = "ingest.finished", file = %report.filename, status = %report.status, rows = report.totals.rows_read, duration_ms = report.duration_ms);
+    Ok(report)
+}
+
+fn record_of(r: &ImportReport) -> ImportRecord {
+    ImportRecord {
+        kind: r.kind.clone(),
+        size_bytes: r.size_bytes,
+        sha256: r.sha256.clone(),
+        totals: r.totals.clone(),
+        periods: r.periods.clone(),
+        warnings: r.warnings.clone(),
+        errors: r.errors.clone(),
+        error_count: r.error_count,
+        rejects_path: r.rejects_path.clone(),
+        errors_path: r.errors_path.clone(),
+        duration_ms: r.duration_ms,
+    }
+}
+
+fn file_error(db: Database<'_>, mut report: ImportReport, header: &ImportHeader, req: &IngestRequest, e: &FileError, started: Instant) -> Result<ImportReport, IngestError> {
+    report.failure = Some(FailureInfo { kind: "file_error", message: e.to_string() });
+    report.errors = vec![StoredDiagnostic { code: format!("FILE_{}", e.kind.as_str().to_uppercase()), line: String::new(), column: None, value: None, message: e.to_string() }];
+    report.error_count = 1;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.status = "failed".into();
+    if let Database::Write(s) = db {
+        let failure = ocb_store::FailedImport { kind: "file_error", message: e.to_string() };
+        report.id = Some(s.record_failed_import(&req.actor, header, &record_of(&report), &failure)?);
+    }
+    Ok(report)
+}
+

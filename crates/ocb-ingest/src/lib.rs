@@ -1,0 +1,140 @@
+//! The ingest service (SPEC §5): one file (or export directory) in, one import out.
+//!
+//! CLI `ingest`, the web import modal, the API and `demo` all call [`ingest`], so the rules are
+//! identical everywhere. The reader and the rules run on one thread and the database writes on
+//! another, connected by a bounded channel: memory stays flat whatever the file size, and both
+//! cores work.
+//!
+//! Must not depend on: web, templates, PDF, mail.
+
+mod apply;
+mod artefacts;
+mod prepare;
+mod report;
+
+pub use report::{FailureInfo, ImportReport};
+
+use ocb_core::attribution::TagMapping;
+use ocb_core::flags::ReviewRules;
+use ocb_core::period::Period;
+use ocb_core::source::ImportMode;
+use ocb_store::{Actor, Store, StoreError};
+use std::path::{Path, PathBuf};
+
+/// A configured source (config `imports.known_sources`).
+#[derive(Debug, Clone)]
+pub struct KnownSource {
+    /// Canonical name.
+    pub name: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Its import mode, when set.
+    pub import_mode: Option<ImportMode>,
+}
+
+/// Settings the ingest rules need, taken from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct IngestSettings {
+    /// Candidate tag keys.
+    pub tag_mapping: TagMapping,
+    /// Effective review patterns.
+    pub rules: ReviewRules,
+    /// Known sources.
+    pub known_sources: Vec<KnownSource>,
+    /// `imports.default_mode`.
+    pub default_mode: ImportMode,
+    /// `output.import_dir`: per-import artefacts.
+    pub import_dir: PathBuf,
+}
+
+/// One ingest request.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// The input file or export directory.
+    pub path: PathBuf,
+    /// The name to record (upload name for web/API; base name for CLI when `None`).
+    pub filename: Option<String>,
+    /// Source name as given or detected (canonicalised here).
+    pub source: String,
+    /// Expected period (rows of other periods are flagged `period_mismatch`).
+    pub expected_period: Option<Period>,
+    /// Mode override.
+    pub mode: Option<ImportMode>,
+    /// Report only; write nothing.
+    pub dry_run: bool,
+    /// Import good rows and set bad ones aside.
+    pub skip_invalid: bool,
+    /// Who imports, through which channel.
+    pub actor: Actor,
+}
+
+/// Where the import goes.
+pub enum Database<'a> {
+    /// A real import into this store.
+    Write(&'a mut Store),
+    /// A dry run against this store (read only).
+    Read(&'a Store),
+    /// A dry run when the database file does not exist yet (diff against nothing).
+    Empty,
+}
+
+/// Failures that are not a refused import (those come back as a report with `status: failed`).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The source name is unusable.
+    #[error("invalid source name '{name}': {reason}")]
+    SourceName {
+        /// As given.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database failed (busy, IO…); the import was rolled back.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing an artefact failed; the import was rolled back.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being written.
+        context: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Progress of a running import, for bars and job indicators.
+pub trait Progress {
+    /// Called every few thousand rows with the running row count.
+    fn rows(&mut self, _rows: u64) {}
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Runs one import. A refused file returns `Ok` with `status == "failed"`.
+pub fn ingest(db: Database<'_>, settings: &IngestSettings, req: &IngestRequest, progress: &mut dyn Progress) -> Result<ImportReport, IngestError> {
+    apply::run(db, settings, req, progress)
+}
+
+/// The base file name recorded for a path.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// Deletes artefact directories under `import_dir` that belong to no committed or failed
+/// import (left by a crash between writing artefacts and committing, SPEC §5.10).
+pub fn clean_orphan_artefacts(store: &Store, import_dir: &Path) -> Result<usize, IngestError> {
+    let known = store.import_uuids()?;
+    let Ok(entries) = std::fs::read_dir(import_dir) else { return Ok(0) };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && uuid::Uuid::parse_str(&name).is_ok() && !known.contains(&name) {
+            std::fs::remove_dir_all(entry.path())
+                .map_err(|source| IngestError::Io { context: format!("removing orphan artefacts {}", entry.path().display()), source })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

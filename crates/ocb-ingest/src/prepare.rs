@@ -1,0 +1,62 @@
+//! Reader-side work for each row: attribution, flag reasons, identity and occurrence numbers.
+//!
+//! Runs on the reader thread so the writer thread only diffs and writes.
+
+use crate::IngestSettings;
+use ocb_core::attribution::attribute;
+use ocb_core::charge::{Hash128, NewCharge};
+use ocb_core::flags::{compute_flags, FlagInput};
+use ocb_core::period::Period;
+use ocb_focus::{Code, Diagnostic, FocusRow};
+use std::collections::HashMap;
+
+/// Turns reader rows into charges ready to diff.
+pub(crate) struct Preparer<'a> {
+    settings: &'a IngestSettings,
+    expected: Option<Period>,
+    occurrences: HashMap<(Period, Hash128), u32>,
+}
+
+impl<'a> Preparer<'a> {
+    pub fn new(settings: &'a IngestSettings, expected: Option<Period>) -> Self {
+        Self { settings, expected, occurrences: HashMap::new() }
+    }
+
+    /// Builds the charge; appends tag-date warnings to the row's own warnings.
+    pub fn prepare(&mut self, row: FocusRow) -> (NewCharge, Vec<Diagnostic>) {
+        let FocusRow { line, fields, tags, period, charge_date, mut warnings } = row;
+        let attribution = attribute(tags.object(), &self.settings.tag_mapping);
+        for (field, value) in &attribution.bad_dates {
+            warnings.push(Diagnostic::new(
+                line.clone(),
+                Some("Tags"),
+                Some(value),
+                Code::WTagDate,
+                format!("{field} tag is not a date; the lifecycle check is skipped for this row"),
+            ));
+        }
+        let input = FlagInput {
+            pi_email: attribution.pi_email.as_deref(),
+            project_id: attribution.project_id.as_deref(),
+            fund_org: attribution.fund_org.as_deref(),
+            charge_date: Some(charge_date),
+            end_date: attribution.end_date,
+            reconciliation_end: attribution.reconciliation_end,
+            service_name: fields.service_name.as_deref(),
+            resource_id: fields.resource_id.as_deref(),
+            resource_name: fields.resource_name.as_deref(),
+            period_mismatch: self.expected.is_some_and(|e| e != period),
+            changed_after_review: false,
+        };
+        let reasons = compute_flags(&input, &self.settings.rules);
+        let key_hash = fields.identity_hash();
+        let occurrence = {
+            let n = self.occurrences.entry((period, key_hash)).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let content_hash = fields.content_hash();
+        let charge = NewCharge { line: line.n, period, fields, key_hash, occurrence, content_hash, attribution, reasons };
+        (charge, warnings)
+    }
+}

@@ -1,0 +1,220 @@
+//! OpenChargeback storage. Every SQL statement of the product lives in this crate, behind
+//! domain-level methods (`Store::create_period`, `ImportWriter::insert_charge`, …), so that a
+//! PostgreSQL backend can be added later without touching callers.
+//!
+//! SQLite is bundled and opened in WAL mode with foreign keys and a busy timeout. Money is stored
+//! as exact decimal text and summed with the `dec_sum()` aggregate this crate registers; it is
+//! never a REAL.
+//!
+//! Must not depend on: templates, web, PDF, mail.
+//!
+//! ```no_run
+//! use ocb_store::{Store, OpenMode};
+//! let store = Store::open(std::path::Path::new("billing.db"), OpenMode::Create, 5000).unwrap();
+//! println!("{} periods", store.list_periods().unwrap().len());
+//! ```
+#![warn(clippy::unwrap_used, clippy::print_stdout)]
+
+mod audit;
+mod charges;
+mod decimal;
+mod imports;
+mod migrate;
+mod periods;
+mod review;
+mod sources;
+
+pub use audit::AuditEvent;
+pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
+pub use decimal::dec;
+pub use imports::{
+    ExistingCharge, FailedImport, ImportHeader, ImportRecord, ImportSummary, ImportTotals, ImportWriter,
+    PeriodCounts, StoredDiagnostic,
+};
+pub use migrate::SCHEMA_VERSION;
+pub use periods::{PeriodInfo, PeriodNote, PeriodTransition};
+pub use review::{Override, ReviewAction, ReviewOutcome, ReviewRequest, ReviewScope, ReviewSummary};
+pub use sources::SourceInfo;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// Storage errors, worded for the person at the keyboard.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer held the database longer than the busy timeout.
+    #[error("database is busy; try again")]
+    Busy,
+    /// The database file was written by a newer version of OpenChargeback.
+    #[error("database schema v{found} is newer than this program (v{supported}); upgrade openchargeback")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: i64,
+        /// Version this binary knows.
+        supported: i64,
+    },
+    /// A named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A rule refused the operation (period state, queue state …).
+    #[error("{0}")]
+    Refused(String),
+    /// A database failure.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Filesystem trouble around the database file.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Stored data that cannot be read back (a bug or manual edit).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Crate result.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Turns SQLITE_BUSY into [`StoreError::Busy`] so callers get the spec's message.
+pub(crate) fn map_busy(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+/// How to open the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file (and its directory) when missing, migrate when older.
+    Create,
+    /// Open an existing file read-only; never create or migrate (dry runs, validate).
+    ReadOnly,
+}
+
+/// Who does something, and through which channel (recorded in audit and history rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Username, OS user, `--as` value or `system`.
+    pub name: String,
+    /// `cli`, `web`, `api`, `demo`, `system`.
+    pub channel: String,
+    /// Role for web/API actors.
+    pub role: Option<String>,
+}
+
+impl Actor {
+    /// A CLI actor.
+    pub fn cli(name: &str) -> Self {
+        Self { name: name.to_string(), channel: "cli".into(), role: None }
+    }
+
+    /// Automatic work.
+    pub fn system() -> Self {
+        Self { name: "system".into(), channel: "system".into(), role: None }
+    }
+}
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl Store {
+    /// Opens (and in [`OpenMode::Create`] creates and migrates) the database at `path`.
+    pub fn open(path: &Path, mode: OpenMode, busy_timeout_ms: u64) -> Result<Self> {
+        let conn = match mode {
+            OpenMode::Create => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                        context: format!("creating database directory {}", dir.display()),
+                        source,
+                    })?;
+                }
+                Connection::open(path)?
+            }
+            OpenMode::ReadOnly => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )?,
+        };
+        conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
+        if mode == OpenMode::Create {
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(map_busy)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -65536)?; // 64 MiB page cache
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        decimal::register(&conn)?;
+        let mut store = Self { conn, path: path.to_path_buf(), clock: Utc::now };
+        match mode {
+            OpenMode::Create => migrate::migrate(&mut store.conn)?,
+            OpenMode::ReadOnly => migrate::check_readable(&store.conn)?,
+        }
+        Ok(store)
+    }
+
+    /// An in-memory database (tests, dry runs against a database that does not exist yet).
+    pub fn open_in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        decimal::register(&conn)?;
+        migrate::migrate(&mut conn)?;
+        Ok(Self { conn, path: PathBuf::from(":memory:"), clock: Utc::now })
+    }
+
+    /// Replaces the clock (tests control time).
+    pub fn set_clock(&mut self, clock: fn() -> DateTime<Utc>) {
+        self.clock = clock;
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn now(&self) -> String {
+        stamp((self.clock)())
+    }
+
+    /// `PRAGMA integrity_check` and `foreign_key_check`; returns the problems found.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let line = row?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let fk = stmt.query_map([], |r| Ok(format!("foreign key violation in {}", r.get::<_, String>(0)?)))?;
+        for row in fk {
+            problems.push(row?);
+        }
+        Ok(problems)
+    }
+}
+
+/// RFC 3339 UTC text as stored.
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    pub fn store() -> Store {
+        let mut s = Store::open_in_memory().expect("in-memory store");
+        s.set_clock(|| "2025-02-03T04:05:06Z".parse().expect("fixed time"));
+        s
+    }
+}

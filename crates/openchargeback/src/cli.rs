@@ -1,0 +1,291 @@
+//! Argument definitions (clap). Global options are accepted before and after the command.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "openchargeback", version, about = "Chargeback for research computing: FOCUS billing data in, statements and journals out", arg_required_else_help = true, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Configuration file (default: $OPENCHARGEBACK_CONFIG, $FOCUS_BILLING_CONFIG, ./instance/config.yaml)
+    #[arg(short = 'c', long = "config", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only print errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log INFO (-v) or DEBUG (-vv) lines to stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress bars
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Colour output
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Actor recorded for CLI actions (default: the OS user name)
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub as_user: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the version
+    Version,
+    /// Import FOCUS files (CSV, CSV.gz, Parquet) into the database
+    Ingest(IngestArgs),
+    /// Check FOCUS files without touching the database
+    Validate(ValidateArgs),
+    /// Billing periods: list, open, close, reopen, finalize, note
+    #[command(subcommand, arg_required_else_help = true)]
+    Periods(PeriodsCommand),
+    /// Data sources
+    #[command(subcommand, arg_required_else_help = true)]
+    Sources(SourcesCommand),
+    /// Review flagged charges
+    #[command(subcommand, arg_required_else_help = true)]
+    Review(ReviewCommand),
+    /// Show a PI's charges in a period
+    Show(ShowArgs),
+    /// Configuration
+    #[command(subcommand, arg_required_else_help = true)]
+    Config(ConfigCommand),
+    /// Database maintenance
+    #[command(subcommand, arg_required_else_help = true)]
+    Db(DbCommand),
+    /// Run a full monthly cycle on embedded sample data in a fresh instance
+    Demo(DemoArgs),
+    /// Benchmarks (figures for BENCHMARKS.md)
+    #[command(subcommand, arg_required_else_help = true)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Generate a lite FOCUS CSV and time `ingest` on it (empty period, re-import, dry run)
+    Ingest {
+        /// Rows to generate
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Work directory (default: a temporary one)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or export directories
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Source name (default: detected from the file name)
+    #[arg(short, long)]
+    pub source: Option<String>,
+    /// Expected billing period YYYY-MM (rows of other periods are flagged)
+    #[arg(short, long, value_parser = parse_period)]
+    pub period: Option<ocb_core::period::Period>,
+    /// Import mode (default: the source's mode)
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Report what would happen; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import valid rows and set bad rows aside in a rejects file
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Also copy the error report to this path
+    #[arg(long, value_name = "PATH")]
+    pub errors_file: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Replace,
+    Upsert,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Files to check
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also check FOCUS conformance
+    #[arg(long)]
+    pub strict: bool,
+    /// Examples shown per rule
+    #[arg(long, default_value_t = 20)]
+    pub max_examples: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PeriodsCommand {
+    /// List periods
+    List {
+        /// Only periods with this status
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Create a period (open)
+    Open {
+        #[arg(value_parser = parse_period)]
+        period: ocb_core::period::Period,
+        #[arg(short, long)]
+        notes: Option<String>,
+    },
+    /// Close an open period
+    Close {
+        #[arg(value_parser = parse_period)]
+        period: ocb_core::period::Period,
+        #[arg(short, long)]
+        notes: Option<String>,
+    },
+    /// Reopen a closed period (reason required)
+    Reopen {
+        #[arg(value_parser = parse_period)]
+        period: ocb_core::period::Period,
+        #[arg(short, long, required = true)]
+        reason: String,
+    },
+    /// Finalize a closed period (irreversible)
+    Finalize {
+        #[arg(value_parser = parse_period)]
+        period: ocb_core::period::Period,
+        #[arg(short, long)]
+        notes: Option<String>,
+        /// Skip the confirmation question
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Add a note to a period
+    Note {
+        #[arg(value_parser = parse_period)]
+        period: ocb_core::period::Period,
+        text: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SourcesCommand {
+    /// List sources
+    List,
+    /// Sources with their latest import
+    SyncStatus,
+    /// Add a source
+    Add {
+        name: String,
+        #[arg(short, long)]
+        display_name: Option<String>,
+        #[arg(short = 't', long = "type", default_value = "file", value_parser = ["file", "api"])]
+        source_type: String,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReviewFilterArgs {
+    /// Billing period
+    #[arg(short, long, value_parser = parse_period)]
+    pub period: Option<ocb_core::period::Period>,
+    /// Flag reason (missing_pi_email, pattern_match, …)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Source name
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// List the review queue
+    List {
+        #[command(flatten)]
+        filter: ReviewFilterArgs,
+        /// Rows shown
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Approve charges by id or every queued charge of a period
+    Approve {
+        /// Charge ids
+        #[arg(long = "id", value_name = "N", num_args = 1..)]
+        ids: Vec<i64>,
+        #[command(flatten)]
+        filter: ReviewFilterArgs,
+        #[arg(long)]
+        note: Option<String>,
+        /// Override the PI email (single --id only)
+        #[arg(long)]
+        pi_email: Option<String>,
+        /// Override the project (single --id only)
+        #[arg(long)]
+        project_id: Option<String>,
+        /// Override the fund/org (single --id only)
+        #[arg(long)]
+        fund_org: Option<String>,
+    },
+    /// Reject charges (soft exclusion)
+    Reject {
+        #[arg(long = "id", value_name = "N", num_args = 1..)]
+        ids: Vec<i64>,
+        #[command(flatten)]
+        filter: ReviewFilterArgs,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Return rejected charges to the queue
+    Restore {
+        #[arg(long = "id", value_name = "N", num_args = 1.., required = true)]
+        ids: Vec<i64>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// PI email (case-insensitive)
+    pub pi_email: String,
+    #[arg(short, long, value_parser = parse_period, required = true)]
+    pub period: ocb_core::period::Period,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print resolved paths
+    Check,
+    /// Print the commented example configuration
+    Example,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Integrity and invariant checks
+    Check,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Instance directory
+    #[arg(long, default_value = "./openchargeback-demo")]
+    pub dir: PathBuf,
+    /// Reuse a non-empty directory
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn parse_period(s: &str) -> Result<ocb_core::period::Period, String> {
+    s.parse().map_err(|e: ocb_core::period::PeriodParseError| e.to_string())
+}

@@ -1,0 +1,111 @@
+//! `demo`: a self-contained instance with embedded fictional sample data (SPEC §11.3).
+//!
+//! Today it creates the instance and ingests the month; statements, email and journals join the
+//! cycle as those capabilities land.
+
+use crate::cli::{DemoArgs, Global};
+use crate::context::Ctx;
+use crate::error::CliError;
+use ocb_ingest::{Database, IngestRequest, NoProgress};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The sample month: five sources of January 2025 (HPC is 100% subsidised).
+const FILES: [(&str, &str, &str); 5] = [
+    ("aws_2025-01.csv", "AWS", include_str!("../../demo/aws_2025-01.csv")),
+    ("azure_2025-01.csv", "Azure", include_str!("../../demo/azure_2025-01.csv")),
+    ("hpc_2025-01.csv", "HPC", include_str!("../../demo/hpc_2025-01.csv")),
+    ("storage_2025-01.csv", "Storage", include_str!("../../demo/storage_2025-01.csv")),
+    ("it_storage_2025-01.csv", "IT Storage", include_str!("../../demo/it_storage_2025-01.csv")),
+];
+
+const DEMO_CONFIG: &str = r#"# OpenChargeback demo instance (created by `openchargeback demo`).
+dev_mode: true
+currency: "$"
+database:
+  path: {DIR}/billing.db
+output:
+  pdf_dir: {DIR}/output/pdfs
+  journal_dir: {DIR}/output/journals
+  email_dir: {DIR}/output/emails
+  import_dir: {DIR}/output/imports
+  backup_dir: {DIR}/backups
+email:
+  from_address: billing@example.edu
+  from_name: Example University Research Computing
+review:
+  # Hold GPU charges and Secure File Services for a second look.
+  flag_patterns:
+    - "gpu"
+    - "Secure File"
+imports:
+  known_sources:
+    - {name: AWS, pattern: aws, fund_org: IT-CLOUD-AWS, account_code: "54100"}
+    - {name: Azure, pattern: azure, fund_org: IT-CLOUD-AZURE, account_code: "54110"}
+    - {name: HPC, pattern: hpc, fund_org: IT-HPC-SERVICES, account_code: "54200"}
+    - {name: Storage, pattern: storage, fund_org: IT-STORAGE, account_code: "54300"}
+    - {name: IT Storage, pattern: it_storage, fund_org: IT-SECURE-STORAGE, account_code: "54310"}
+"#;
+
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true)
+}
+
+pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
+    let dir = std::env::current_dir()?.join(&args.dir);
+    if dir.exists() && !is_empty_dir(&dir) && !args.force {
+        return Err(CliError::fail("usage", format!("{} is not empty; use --force to reuse it", dir.display())));
+    }
+    if args.force && dir.join("billing.db").exists() {
+        for f in ["billing.db", "billing.db-wal", "billing.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)?;
+    let config_path = dir.join("config.yaml");
+    std::fs::write(&config_path, DEMO_CONFIG.replace("{DIR}", &dir.display().to_string()))?;
+    let mut g = global;
+    g.config = Some(config_path.clone());
+    let json = g.json;
+    let ctx = Ctx::load(g)?;
+    let settings = super::ingest::settings(&ctx);
+    let mut store = ctx.store()?;
+    let actor = ocb_store::Actor { name: "system".into(), channel: "demo".into(), role: None };
+    let mut reports = Vec::new();
+    for (name, source, content) in FILES {
+        let path = data.join(name);
+        std::fs::write(&path, content)?;
+        let req = IngestRequest {
+            path,
+            filename: None,
+            source: source.into(),
+            expected_period: "2025-01".parse().ok(),
+            mode: None,
+            dry_run: false,
+            skip_invalid: false,
+            actor: actor.clone(),
+        };
+        let report = ocb_ingest::ingest(Database::Write(&mut store), &settings, &req, &mut NoProgress)?;
+        if !report.succeeded() {
+            return Err(CliError::fail("internal", format!("demo import of {name} failed: {:?}", report.failure)));
+        }
+        reports.push(report);
+    }
+    let period = store.get_period("2025-01".parse().expect("valid period"))?.ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
+    if json {
+        super::print_json(&serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "period": period}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("OpenChargeback demo — January 2025");
+    for r in &reports {
+        println!("  imported {:<24} {:>3} rows, {} flagged, total {}", r.filename, r.totals.rows_read, r.totals.flagged_rows, ctx.money(r.totals.total_cost));
+    }
+    println!("  billable total {} ({} charges); {} charges ({}) await review", ctx.money(period.billable_total), period.billable_count, period.flagged_count, ctx.money(period.flagged_total));
+    println!();
+    println!("Instance:  {}", dir.display());
+    println!("Config:    {}", config_path.display());
+    println!("Database:  {}", ctx.config.database.path.display());
+    println!("Try:       openchargeback -c {} review list --period 2025-01", config_path.display());
+    Ok(ExitCode::SUCCESS)
+}

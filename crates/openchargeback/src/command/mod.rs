@@ -1,0 +1,49 @@
+//! One module per subcommand; `dispatch` routes parsed arguments to them.
+
+pub(crate) mod bench;
+mod config;
+mod db;
+mod demo;
+mod ingest;
+mod periods;
+mod review;
+mod show;
+mod sources;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+use crate::error::CliError;
+use std::process::ExitCode;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    let global = cli.global;
+    match cli.command {
+        Command::Version => version(global.json),
+        Command::Validate(a) => validate::run(global, a),
+        Command::Config(c) => config::run(global, c),
+        Command::Demo(a) => demo::run(global, a),
+        Command::Bench(c) => bench::run(c),
+        Command::Ingest(a) => ingest::run(&Ctx::load(global)?, a),
+        Command::Periods(c) => periods::run(&Ctx::load(global)?, c),
+        Command::Sources(c) => sources::run(&Ctx::load(global)?, c),
+        Command::Review(c) => review::run(&Ctx::load(global)?, c),
+        Command::Show(a) => show::run(&Ctx::load(global)?, a),
+        Command::Db(c) => db::run(&Ctx::load(global)?, c),
+    }
+}
+
+fn version(json: bool) -> Result<ExitCode, CliError> {
+    let v = env!("CARGO_PKG_VERSION");
+    if json {
+        println!("{}", serde_json::json!({"name": "openchargeback", "version": v, "schema_version": ocb_store::SCHEMA_VERSION}));
+    } else {
+        println!("openchargeback version {v}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a JSON document.
+pub(crate) fn print_json(v: &serde_json::Value) {
+    println!("{v}");
+}
