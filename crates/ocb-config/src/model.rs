@@ -336,6 +336,14 @@ impl StatementsConfig {
 }
 
 impl Config {
+    /// The built-in defaults (no config file, no environment), with paths under `cwd`. Meant for
+    /// tests and tools that need a config without an instance.
+    pub fn defaults(cwd: &std::path::Path) -> Config {
+        crate::load_str("", None, &|_| None, cwd)
+            .map(|loaded| loaded.config)
+            .expect("the built-in defaults are a valid config")
+    }
+
     /// The templates directory in use: `templates_dir`, else `<instance>/templates`, else
     /// `./templates` (SPEC §8.10); `None` when none of them exists (embedded defaults only).
     /// Queried at call time because operators may add the directory later.

@@ -108,6 +108,14 @@ fn empty_file_means_defaults() {
 }
 
 #[test]
+fn defaults_constructor_matches_empty_file() {
+    let c = crate::Config::defaults(&cwd());
+    assert_eq!(c.redacted(), load_ok("").config.redacted());
+    assert_eq!(c.config_path, None);
+    assert_eq!(c.instance_dir, Path::new("/srv/ocb/instance"));
+}
+
+#[test]
 fn defaults_source_uses_instance_under_cwd() {
     let dir = tempfile::tempdir().expect("tempdir");
     let source = ConfigSource {
