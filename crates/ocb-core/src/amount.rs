@@ -96,7 +96,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
     }
     if scale > 28 {
         // Representable only if trailing zeros can be dropped; otherwise too precise.
-        while scale > 28 && mantissa % 10 == 0 && mantissa != 0 {
+        while scale > 28 && mantissa.is_multiple_of(10) && mantissa != 0 {
             mantissa /= 10;
             scale -= 1;
         }

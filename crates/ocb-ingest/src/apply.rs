@@ -308,17 +308,56 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
     for w in &file_warnings {
         push_capped(&mut run.warnings, &mut run.warning_count, stored(w));
     }
-    let mut target = match &mut db {
-        Database::Write(s) => Target::Write(s.begin_import(&req.actor, &header)?),
-        Database::Read(s) => {
-            let id = s.find_source(&header.source)?.map(|(id, _)| id);
-            Target::Read(Some(*s), id)
-        }
-        Database::Empty => Target::Read(None, None),
+    let streamed = {
+        let target = match &mut db {
+            Database::Write(s) => Target::Write(s.begin_import(&req.actor, &header)?),
+            Database::Read(s) => {
+                let id = s.find_source(&header.source)?.map(|(id, _)| id);
+                Target::Read(Some(&**s), id)
+            }
+            Database::Empty => Target::Read(None, None),
+        };
+        stream(target, reader, &mut run, &mut artefacts, &mut report, settings, req, progress, started)
     };
+    match streamed {
+        Ok(Streamed::Done) => {}
+        Ok(Streamed::FileError(e)) => return file_error(db, report, &header, req, &e, started),
+        Err(e) => {
+            artefacts.discard();
+            return Err(e);
+        }
+    }
+    if report.status == "failed" {
+        if let (Database::Write(s), Some(f)) = (db, report.failure.as_ref()) {
+            let failure = ocb_store::FailedImport { kind: f.kind, message: f.message.clone() };
+            report.id = Some(s.record_failed_import(&req.actor, &header, &record_of(&report), &failure)?);
+        }
+    }
+    tracing::info!(event = "ingest.finished", file = %report.filename, status = %report.status, rows = report.totals.rows_read, duration_ms = report.duration_ms);
+    Ok(report)
+}
+
+enum Streamed {
+    Done,
+    FileError(FileError),
+}
+
+/// Streams the rows through the diff into `target`, then commits (or rolls back) and fills the report.
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    mut target: Target<'_>,
+    reader: FocusReader,
+    run: &mut Run,
+    artefacts: &mut Artefacts,
+    report: &mut ImportReport,
+    settings: &IngestSettings,
+    req: &IngestRequest,
+    progress: &mut dyn Progress,
+    started: Instant,
+) -> Result<Streamed, IngestError> {
     let (tx, rx) = sync_channel::<Vec<Item>>(8);
     let expected = req.expected_period;
-    let outcome = std::thread::scope(|scope| {
+    let (consumed, stats) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             let mut reader = reader;
             let mut prep = Preparer::new(settings, expected);
@@ -342,15 +381,16 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
         });
         let mut consumed: Result<u64, IngestError> = Ok(0);
         for batch in rx.iter() {
+            let n = batch.len() as u64;
             let step = batch.into_iter().try_for_each(|item| match item {
                 Item::Row(c, w) => run.row(&mut target, *c, w),
-                Item::Rejected(r) => run.rejected(&mut target, &r, &mut artefacts),
+                Item::Rejected(r) => run.rejected(&mut target, &r, artefacts),
             });
             match step {
                 Ok(()) => {
-                    let n = consumed.as_ref().map_or(0, |n| *n) + BATCH as u64;
-                    consumed = Ok(n);
-                    progress.rows(n);
+                    let total = consumed.as_ref().map_or(0, |t| *t) + n;
+                    consumed = Ok(total);
+                    progress.rows(total);
                 }
                 Err(e) => {
                     consumed = Err(e);
@@ -362,28 +402,25 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
         let stats = producer.join().expect("reader thread does not panic");
         (consumed, stats)
     });
-    let (consumed, stats) = outcome;
-    if let Err(e) = consumed {
-        artefacts.discard();
-        return Err(e);
-    }
+    consumed?;
     let stats = match stats {
         Ok(s) => s,
         Err(e) => {
             drop(target);
             artefacts.discard();
-            return file_error(db, report, &header, req, &e, started);
+            return Ok(Streamed::FileError(e));
         }
     };
     report.size_bytes = Some(stats.size_bytes);
     report.sha256 = Some(stats.sha256.clone());
-    if let Err(e) = run.removals(&mut target) {
-        artefacts.discard();
-        return Err(e);
-    }
+    run.removals(&mut target)?;
     if run.error_count > 0 && !req.skip_invalid {
-        let n = run.error_count;
-        run.refusal = Some(FailureInfo { kind: "row_errors", message: format!("{n} row errors; nothing was imported (use --skip-invalid to import the valid rows)") });
+        let records = run.unknown.rejected + run.periods.values().map(|p| p.totals.rejected).sum::<u64>();
+        let problems = run.error_count;
+        run.refusal = Some(FailureInfo {
+            kind: "row_errors",
+            message: format!("{records} records have errors ({problems} problems); nothing was imported (use --skip-invalid to import the valid rows)"),
+        });
     }
     if run.refusal.is_some() {
         artefacts.drop_rejects();
@@ -392,31 +429,26 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
     let (totals, periods) = run.totals();
     report.totals = totals;
     report.periods = periods;
-    report.warnings = run.warnings;
-    report.errors = run.errors;
+    report.warnings = std::mem::take(&mut run.warnings);
+    report.errors = std::mem::take(&mut run.errors);
     report.error_count = run.error_count;
     report.rejects_path = rejects_path;
     report.errors_path = errors_path;
-    report.failure = run.refusal;
+    report.failure = run.refusal.take();
     report.duration_ms = started.elapsed().as_millis() as u64;
-    let record = record_of(&report);
+    let failed = report.failure.is_some();
     match target {
-        Target::Write(w) if report.failure.is_none() => {
-            report.id = Some(w.commit(&record)?);
+        Target::Write(w) if !failed => {
+            report.id = Some(w.commit(&record_of(report))?);
             report.status = "committed".into();
         }
         Target::Write(w) => {
-            drop(w);
-            let failure = report.failure.as_ref().map(|f| ocb_store::FailedImport { kind: f.kind, message: f.message.clone() }).expect("failure set");
-            if let Database::Write(s) = db {
-                report.id = Some(s.record_failed_import(&req.actor, &header, &record, &failure)?);
-            }
+            drop(w); // rolls back everything this import wrote
             report.status = "failed".into();
         }
-        Target::Read(..) => report.status = if report.failure.is_some() { "failed".into() } else { "dry_run".into() },
+        Target::Read(..) => report.status = if failed { "failed".into() } else { "dry_run".into() },
     }
-    tracing::info!(event = "ingest.finished", file = %report.filename, status = %report.status, rows = report.totals.rows_read, duration_ms = report.duration_ms);
-    Ok(report)
+    Ok(Streamed::Done)
 }
 
 fn record_of(r: &ImportReport) -> ImportRecord {

@@ -20,7 +20,7 @@ impl Ctx {
     pub fn load(global: Global) -> Result<Self, CliError> {
         let cwd = std::env::current_dir()?;
         let source = ocb_config::locate(global.config.as_deref(), &env_var, &cwd).map_err(config_error)?;
-        let loaded = ocb_config::load(&source, &env_var, &cwd).map_err(config_error)?;
+        let loaded = ocb_config::load(&source, &env_var, &cwd).map_err(|e| config_error(ConfigError::Invalid(e)))?;
         if !global.quiet && !global.json {
             if loaded.used_defaults {
                 eprintln!("no configuration file found; using defaults");
@@ -35,7 +35,7 @@ impl Ctx {
 
     /// The actor of CLI actions: `--as`, else the OS user.
     pub fn actor(&self) -> Actor {
-        let name = self.global.as_user.clone().or_else(|| env_var("USER")).or_else(|| env_var("USERNAME")).unwrap_or_else(|| "cli".into());
+        let name = self.global.as_user.clone().or_else(|| env_var("USER")).or_else(|| env_var("LOGNAME")).or_else(|| env_var("USERNAME")).unwrap_or_else(|| "cli".into());
         Actor::cli(&name)
     }
 

@@ -26,7 +26,9 @@ fn upstream_samples_dry_run_then_import_with_exact_totals() {
         assert_eq!(r["rows_read"], rows);
         assert_eq!(r["inserted"], rows);
         assert_eq!(d(r["total_cost"].as_str().expect("string")), d(total));
-        assert!(!inst.db().exists(), "a dry run must not create the database");
+        if *file == "aws_2025-01.csv" {
+            assert!(!inst.db().exists(), "a dry run must not create the database");
+        }
         let (code, real) = inst.json(&args);
         assert_eq!(code, 0, "{real}");
         let r = &real["files"][0];

@@ -53,6 +53,8 @@ fn is_empty_dir(dir: &Path) -> bool {
 
 pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let dir = std::env::current_dir()?.join(&args.dir);
+    std::fs::create_dir_all(&dir)?;
+    let dir = std::fs::canonicalize(&dir)?;
     if dir.exists() && !is_empty_dir(&dir) && !args.force {
         return Err(CliError::fail("usage", format!("{} is not empty; use --force to reuse it", dir.display())));
     }
@@ -92,20 +94,44 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         }
         reports.push(report);
     }
-    let period = store.get_period("2025-01".parse().expect("valid period"))?.ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
+    let jan: ocb_core::period::Period = "2025-01".parse().expect("valid period");
+    let review = review_month(&mut store, &actor)?;
+    store.transition_period(&actor, jan, ocb_core::period::PeriodAction::Close, Some("Demo month reviewed and closed"))?;
+    let period = store.get_period(jan)?.ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
     if json {
-        super::print_json(&serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "period": period}));
+        super::print_json(&serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period}));
         return Ok(ExitCode::SUCCESS);
     }
     println!("OpenChargeback demo — January 2025");
     for r in &reports {
         println!("  imported {:<24} {:>3} rows, {} flagged, total {}", r.filename, r.totals.rows_read, r.totals.flagged_rows, ctx.money(r.totals.total_cost));
     }
-    println!("  billable total {} ({} charges); {} charges ({}) await review", ctx.money(period.billable_total), period.billable_count, period.flagged_count, ctx.money(period.flagged_total));
+    println!("  review: {}", review.join("; "));
+    println!("  period 2025-01 {}: billable total {} ({} charges)", period.status, ctx.money(period.billable_total), period.billable_count);
     println!();
     println!("Instance:  {}", dir.display());
     println!("Config:    {}", config_path.display());
     println!("Database:  {}", ctx.config.database.path.display());
-    println!("Try:       openchargeback -c {} review list --period 2025-01", config_path.display());
+    println!("Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01", config_path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The documented review of the demo month: GPU training runs are legitimate research compute
+/// (approved); Secure File Services volumes are approved except the census PII volume, which the
+/// demo treats as billed to the wrong unit (rejected, with a note).
+fn review_month(store: &mut ocb_store::Store, actor: &ocb_store::Actor) -> Result<Vec<String>, CliError> {
+    use ocb_store::{ChargeFilter, ReviewAction, ReviewRequest, ReviewScope};
+    let queue = |reason: &str| ChargeFilter { period: Some("2025-01".into()), reason: Some(reason.into()), ..Default::default() };
+    let (census, _, _) = store.review_queue(&ChargeFilter { search: Some("census-pii".into()), ..queue("pattern_match") }, None)?;
+    let mut said = Vec::new();
+    if !census.is_empty() {
+        let ids = census.iter().map(|c| c.id).collect();
+        let req = ReviewRequest { action: ReviewAction::Reject, scope: ReviewScope::Ids(ids), note: Some("Census PII storage is billed to the Census office, not research".into()), override_: None, expected_count: None };
+        let s = store.review(actor, &req)?;
+        said.push(format!("rejected {} census PII volume", s.acted));
+    }
+    let req = ReviewRequest { action: ReviewAction::Approve, scope: ReviewScope::Filter(queue("pattern_match")), note: Some("Checked with the PI".into()), override_: None, expected_count: None };
+    let s = store.review(actor, &req)?;
+    said.push(format!("approved {} GPU and secure-storage charges", s.acted));
+    Ok(said)
 }

@@ -110,7 +110,11 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
 
 fn human(ctx: &Ctx, r: &ImportReport) -> String {
     let t = &r.totals;
-    let title = if r.dry_run { "Import Summary (Dry run — nothing written)" } else { "Import Summary" };
+    let title = match (r.dry_run, r.succeeded()) {
+        (true, _) => "Import Summary (Dry run — nothing written)",
+        (false, true) => "Import Summary",
+        (false, false) => "Import Summary (refused — nothing written; counts show what the file holds)",
+    };
     let periods: Vec<&str> = r.periods.iter().map(|p| p.period.as_str()).collect();
     let mut out = facts(
         title,
