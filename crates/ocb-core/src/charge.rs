@@ -7,7 +7,7 @@ use crate::attribution::Attribution;
 use crate::flags::FlagReason;
 use crate::period::Period;
 use rust_decimal::Decimal;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 /// A 128-bit hash (identity or content).
 pub type Hash128 = [u8; 16];
@@ -60,7 +60,7 @@ impl ChargeFields {
     /// source and period, nulls as empty strings.
     pub fn identity_hash(&self) -> Hash128 {
         let sku = self.sku_price_id.as_deref().or(self.sku_id.as_deref());
-        let mut h = Xxh3::new();
+        let mut h = Buf::default();
         for part in [
             self.resource_id.as_deref(),
             self.charge_period_start.as_deref(),
@@ -70,15 +70,15 @@ impl ChargeFields {
             sku,
             self.charge_description.as_deref(),
         ] {
-            feed(&mut h, part);
+            h.feed(part);
         }
-        h.digest128().to_le_bytes()
+        h.digest()
     }
 
     /// Content hash: everything derived from the row except the identity key. Costs compare as
     /// numbers (`1.50` = `1.5`); flags and review state are not content.
     pub fn content_hash(&self) -> Hash128 {
-        let mut h = Xxh3::new();
+        let mut h = Buf::default();
         let strings = [
             Some(self.billing_period_start.as_str()),
             self.billing_period_end.as_deref(),
@@ -91,7 +91,7 @@ impl ChargeFields {
             self.extra_json.as_deref(),
         ];
         for s in strings {
-            feed(&mut h, s);
+            h.feed(s);
         }
         for cost in [
             self.list_cost,
@@ -100,25 +100,36 @@ impl ChargeFields {
             self.effective_cost,
         ] {
             match cost {
-                None => h.update(&[0]),
+                None => h.0.push(0),
                 Some(c) => {
-                    h.update(&[1]);
-                    h.update(&c.normalize().serialize());
+                    h.0.push(1);
+                    h.0.extend_from_slice(&c.normalize().serialize());
                 }
             }
         }
-        h.digest128().to_le_bytes()
+        h.digest()
     }
 }
 
-fn feed(h: &mut Xxh3, part: Option<&str>) {
-    match part {
-        None => h.update(&[0]),
-        Some(s) => {
-            h.update(&[1]);
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
+/// Length-prefixed fields in one buffer, hashed in one call (streaming xxh3 over many tiny
+/// slices cost 6% of ingest time).
+#[derive(Default)]
+struct Buf(Vec<u8>);
+
+impl Buf {
+    fn feed(&mut self, part: Option<&str>) {
+        match part {
+            None => self.0.push(0),
+            Some(s) => {
+                self.0.push(1);
+                self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                self.0.extend_from_slice(s.as_bytes());
+            }
         }
+    }
+
+    fn digest(&self) -> Hash128 {
+        xxh3_128(&self.0).to_le_bytes()
     }
 }
 

@@ -71,10 +71,14 @@ fn flagged_state(reasons: &[FlagReason]) -> ReviewState {
 /// content changed, `changed_after_review` is put first.
 pub fn decide(matched: Option<Matched>, reasons: &mut Vec<FlagReason>) -> Decision {
     let Some(m) = matched else {
-        return Decision::Insert { state: flagged_state(reasons) };
+        return Decision::Insert {
+            state: flagged_state(reasons),
+        };
     };
     if m.removed {
-        return Decision::Restore { state: flagged_state(reasons) };
+        return Decision::Restore {
+            state: flagged_state(reasons),
+        };
     }
     if m.same_content {
         return Decision::Unchanged;
@@ -92,7 +96,10 @@ pub fn decide(matched: Option<Matched>, reasons: &mut Vec<FlagReason>) -> Decisi
         }
         ReviewState::Approved | ReviewState::Rejected => {
             reasons.insert(0, FlagReason::ChangedAfterReview);
-            Decision::Update { state: ReviewState::Pending, log: Some(SystemReview::Reflagged) }
+            Decision::Update {
+                state: ReviewState::Pending,
+                log: Some(SystemReview::Reflagged),
+            }
         }
     }
 }
@@ -103,35 +110,66 @@ mod tests {
     use ReviewState::*;
 
     fn m(state: ReviewState, removed: bool, same: bool) -> Option<Matched> {
-        Some(Matched { state, removed, same_content: same })
+        Some(Matched {
+            state,
+            removed,
+            same_content: same,
+        })
     }
 
     #[test]
     fn decision_table() {
         let flagged = || vec![FlagReason::MissingPiEmail];
-        assert_eq!(decide(None, &mut vec![]), Decision::Insert { state: None });
-        assert_eq!(decide(None, &mut flagged()), Decision::Insert { state: Pending });
-        assert_eq!(decide(m(Approved, true, true), &mut vec![]), Decision::Restore { state: None });
+        assert_eq!(decide(Option::None, &mut vec![]), Decision::Insert { state: None });
+        assert_eq!(
+            decide(Option::None, &mut flagged()),
+            Decision::Insert { state: Pending }
+        );
+        assert_eq!(
+            decide(m(Approved, true, true), &mut vec![]),
+            Decision::Restore { state: None }
+        );
         for s in [None, Pending, Approved, Rejected] {
-            assert_eq!(decide(m(s, false, true), &mut flagged()), Decision::Unchanged);
+            assert_eq!(
+                decide(m(s, false, true), &mut flagged()),
+                Decision::Unchanged
+            );
         }
-        assert_eq!(decide(m(None, false, false), &mut vec![]), Decision::Update { state: None, log: Option::None });
+        assert_eq!(
+            decide(m(None, false, false), &mut vec![]),
+            Decision::Update {
+                state: None,
+                log: Option::None
+            }
+        );
         assert_eq!(
             decide(m(None, false, false), &mut flagged()),
-            Decision::Update { state: Pending, log: Some(SystemReview::Reflagged) }
+            Decision::Update {
+                state: Pending,
+                log: Some(SystemReview::Reflagged)
+            }
         );
         assert_eq!(
             decide(m(Pending, false, false), &mut vec![]),
-            Decision::Update { state: None, log: Some(SystemReview::Cleared) }
+            Decision::Update {
+                state: None,
+                log: Some(SystemReview::Cleared)
+            }
         );
         let mut r = vec![];
         assert_eq!(
             decide(m(Rejected, false, false), &mut r),
-            Decision::Update { state: Pending, log: Some(SystemReview::Reflagged) }
+            Decision::Update {
+                state: Pending,
+                log: Some(SystemReview::Reflagged)
+            }
         );
         assert_eq!(r, vec![FlagReason::ChangedAfterReview]);
         let mut r = flagged();
         decide(m(Approved, false, false), &mut r);
-        assert_eq!(r, vec![FlagReason::ChangedAfterReview, FlagReason::MissingPiEmail]);
+        assert_eq!(
+            r,
+            vec![FlagReason::ChangedAfterReview, FlagReason::MissingPiEmail]
+        );
     }
 }

@@ -17,7 +17,15 @@ mod tests {
 
     #[test]
     fn formula_starts_are_neutralised() {
-        for (input, expected) in [("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-x", "'-x"), ("@me", "'@me"), ("\tx", "'\tx"), ("ok", "ok"), ("", "")] {
+        for (input, expected) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-x", "'-x"),
+            ("@me", "'@me"),
+            ("\tx", "'\tx"),
+            ("ok", "ok"),
+            ("", ""),
+        ] {
             assert_eq!(neutralize_formula(input), expected);
         }
     }

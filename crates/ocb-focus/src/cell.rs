@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// One cell of a record.
+// Only Parquet produces the typed variants.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Cell<'a> {
     /// A Parquet null (CSV nulls are text and recognised by [`is_null_text`]).

@@ -229,6 +229,9 @@ fn unusable_inputs_are_clear_file_errors(
     #[case] kind: FileErrorKind,
     #[case] want: &str,
 ) {
+    if !cfg!(feature = "parquet") && kind == FileErrorKind::Parquet {
+        return;
+    }
     let err = file_error(bytes);
     assert_eq!(err.kind, kind, "{err}");
     assert!(err.to_string().starts_with("test.csv: "), "{err}");
@@ -538,6 +541,19 @@ mod parquet_files {
         assert_eq!(bad.errors[0].code, Code::EPeriodStart);
         assert_eq!(bad.fields[3], "-0.0005");
         assert_eq!(read.stats.expect("stats").rows_read, 2);
+    }
+
+    /// Writes the Parquet fuzz seed: `OCB_SEED_DIR=fuzz/seeds/reader cargo test -p ocb-focus
+    /// write_parquet_fuzz_seed -- --ignored`.
+    #[test]
+    #[ignore = "writes a fuzz seed on request"]
+    fn write_parquet_fuzz_seed() {
+        if let Some(dir) = std::env::var_os("OCB_SEED_DIR") {
+            write_parquet(
+                &Path::new(&dir).join("typed.parquet"),
+                PqCompression::SNAPPY,
+            );
+        }
     }
 
     #[rstest]

@@ -10,7 +10,10 @@ use ocb_core::reimport::{decide, Decision, Matched};
 use ocb_core::source::{check_source_name, ImportMode};
 use ocb_core::tags::eq_ignore_case;
 use ocb_focus::{Diagnostic, FileError, FocusReader, RejectedRecord, RowResult};
-use ocb_store::{ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts, Store, StoredDiagnostic};
+use ocb_store::{
+    ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts, Store,
+    StoredDiagnostic,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
@@ -24,6 +27,8 @@ enum Item {
     Rejected(RejectedRecord),
 }
 
+// One Target lives per import, so the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Target<'s> {
     Write(ImportWriter<'s>),
     Read(Option<&'s Store>, Option<i64>),
@@ -86,14 +91,22 @@ impl Run {
         self.refusal.is_none() && (self.error_count == 0 || self.skip_invalid)
     }
 
-    fn period<'p>(&'p mut self, target: &mut Target<'_>, p: Period) -> Result<&'p mut PeriodState, IngestError> {
+    fn period<'p>(
+        &'p mut self,
+        target: &mut Target<'_>,
+        p: Period,
+    ) -> Result<&'p mut PeriodState, IngestError> {
         let key = p.to_string();
         if !self.periods.contains_key(&key) {
             match target.status(p)? {
-                Some(PeriodStatus::Closed) => self.refuse("period_closed", format!("Period {p} is closed; reopen it first")),
-                Some(PeriodStatus::Finalized) => {
-                    self.refuse("period_finalized", format!("Period {p} is finalized and cannot accept imports"))
-                }
+                Some(PeriodStatus::Closed) => self.refuse(
+                    "period_closed",
+                    format!("Period {p} is closed; reopen it first"),
+                ),
+                Some(PeriodStatus::Finalized) => self.refuse(
+                    "period_finalized",
+                    format!("Period {p} is finalized and cannot accept imports"),
+                ),
                 Some(PeriodStatus::Open) => {}
                 None => {
                     if let Target::Write(w) = target {
@@ -101,8 +114,18 @@ impl Run {
                     }
                 }
             }
-            let index = target.existing(p)?.into_iter().map(|(k, v)| (k, (v, false))).collect();
-            self.periods.insert(key.clone(), PeriodState { index, totals: ImportTotals::default() });
+            let index = target
+                .existing(p)?
+                .into_iter()
+                .map(|(k, v)| (k, (v, false)))
+                .collect();
+            self.periods.insert(
+                key.clone(),
+                PeriodState {
+                    index,
+                    totals: ImportTotals::default(),
+                },
+            );
         }
         Ok(self.periods.get_mut(&key).expect("inserted above"))
     }
@@ -113,14 +136,23 @@ impl Run {
         }
     }
 
-    fn row(&mut self, target: &mut Target<'_>, mut c: NewCharge, warnings: Vec<Diagnostic>) -> Result<(), IngestError> {
+    fn row(
+        &mut self,
+        target: &mut Target<'_>,
+        mut c: NewCharge,
+        warnings: Vec<Diagnostic>,
+    ) -> Result<(), IngestError> {
         for w in &warnings {
             push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
         }
         let write = self.writing();
         let state = self.period(target, c.period)?;
         let entry = state.index.get_mut(&(c.key_hash, c.occurrence));
-        let matched = entry.as_ref().map(|(e, _)| Matched { state: e.state, removed: e.removed, same_content: e.content_hash == c.content_hash });
+        let matched = entry.as_ref().map(|(e, _)| Matched {
+            state: e.state,
+            removed: e.removed,
+            same_content: e.content_hash == c.content_hash,
+        });
         let existing = entry.map(|(e, seen)| {
             *seen = true;
             *e
@@ -130,7 +162,9 @@ impl Run {
         t.rows_read += 1;
         t.total_cost += c.fields.billed_cost;
         let resulting = match &decision {
-            Decision::Insert { state } | Decision::Restore { state } | Decision::Update { state, .. } => *state,
+            Decision::Insert { state }
+            | Decision::Restore { state }
+            | Decision::Update { state, .. } => *state,
             Decision::Unchanged => existing.map_or(ReviewState::None, |e| e.state),
         };
         match decision {
@@ -142,7 +176,9 @@ impl Run {
             t.flagged_rows += 1;
             t.flagged_cost += c.fields.billed_cost;
         }
-        let Target::Write(w) = target else { return Ok(()) };
+        let Target::Write(w) = target else {
+            return Ok(());
+        };
         if !write {
             return Ok(());
         }
@@ -155,7 +191,12 @@ impl Run {
         Ok(())
     }
 
-    fn rejected(&mut self, target: &mut Target<'_>, r: &RejectedRecord, artefacts: &mut Artefacts) -> Result<(), IngestError> {
+    fn rejected(
+        &mut self,
+        target: &mut Target<'_>,
+        r: &RejectedRecord,
+        artefacts: &mut Artefacts,
+    ) -> Result<(), IngestError> {
         artefacts.error_rows(&r.errors)?;
         if self.skip_invalid {
             artefacts.reject(r)?;
@@ -181,11 +222,17 @@ impl Run {
         if self.mode != ImportMode::Replace {
             return Ok(());
         }
-        let any_rejected = self.unknown.rejected > 0 || self.periods.values().any(|s| s.totals.rejected > 0);
+        let any_rejected =
+            self.unknown.rejected > 0 || self.periods.values().any(|s| s.totals.rejected > 0);
         let write = self.writing();
         let mut suppressed = 0u64;
         for (p, state) in &mut self.periods {
-            let ids: Vec<i64> = state.index.values().filter(|(e, seen)| !seen && !e.removed).map(|(e, _)| e.id).collect();
+            let ids: Vec<i64> = state
+                .index
+                .values()
+                .filter(|(e, seen)| !seen && !e.removed)
+                .map(|(e, _)| e.id)
+                .collect();
             if any_rejected {
                 suppressed += ids.len() as u64;
                 continue;
@@ -211,9 +258,19 @@ impl Run {
 
     fn totals(&self) -> (ImportTotals, Vec<PeriodCounts>) {
         let mut all = ImportTotals::default();
-        let mut per: Vec<PeriodCounts> = self.periods.iter().map(|(p, s)| PeriodCounts { period: p.clone(), totals: s.totals.clone() }).collect();
+        let mut per: Vec<PeriodCounts> = self
+            .periods
+            .iter()
+            .map(|(p, s)| PeriodCounts {
+                period: p.clone(),
+                totals: s.totals.clone(),
+            })
+            .collect();
         if self.unknown.rows_read > 0 {
-            per.push(PeriodCounts { period: "(unknown)".into(), totals: self.unknown.clone() });
+            per.push(PeriodCounts {
+                period: "(unknown)".into(),
+                totals: self.unknown.clone(),
+            });
         }
         for p in &per {
             let t = &p.totals;
@@ -231,9 +288,20 @@ impl Run {
     }
 }
 
-fn canonical_source(db: &Database<'_>, settings: &IngestSettings, given: &str) -> Result<(String, Option<String>, Option<ImportMode>), IngestError> {
-    let name = check_source_name(given).map_err(|e| IngestError::SourceName { name: given.to_string(), reason: e.to_string() })?;
-    if let Some(k) = settings.known_sources.iter().find(|k| eq_ignore_case(k.name.trim(), &name)) {
+fn canonical_source(
+    db: &Database<'_>,
+    settings: &IngestSettings,
+    given: &str,
+) -> Result<(String, Option<String>, Option<ImportMode>), IngestError> {
+    let name = check_source_name(given).map_err(|e| IngestError::SourceName {
+        name: given.to_string(),
+        reason: e.to_string(),
+    })?;
+    if let Some(k) = settings
+        .known_sources
+        .iter()
+        .find(|k| eq_ignore_case(k.name.trim(), &name))
+    {
         return Ok((k.name.clone(), k.display_name.clone(), k.import_mode));
     }
     let stored = match db {
@@ -244,7 +312,12 @@ fn canonical_source(db: &Database<'_>, settings: &IngestSettings, given: &str) -
     Ok((stored.map(|(_, n)| n).unwrap_or(name), None, None))
 }
 
-pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestRequest, progress: &mut dyn Progress) -> Result<ImportReport, IngestError> {
+pub(crate) fn run(
+    mut db: Database<'_>,
+    settings: &IngestSettings,
+    req: &IngestRequest,
+    progress: &mut dyn Progress,
+) -> Result<ImportReport, IngestError> {
     let started = Instant::now();
     let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (source, display_name, source_mode) = canonical_source(&db, settings, &req.source)?;
@@ -254,7 +327,10 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
         source,
         display_name,
         filename: req.filename.clone().unwrap_or_else(|| file_name(&req.path)),
-        path: req.filename.is_none().then(|| req.path.display().to_string()),
+        path: req
+            .filename
+            .is_none()
+            .then(|| req.path.display().to_string()),
         mode,
         expected_period: req.expected_period,
         skip_invalid: req.skip_invalid,
@@ -292,7 +368,12 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
         Err(e) => return file_error(db, report, &header, req, &e, started),
     };
     report.kind = Some(reader.kind().as_str().to_string());
-    let mut artefacts = Artefacts::new(&settings.import_dir, &header.uuid, !req.dry_run, reader.columns().headers().to_vec());
+    let mut artefacts = Artefacts::new(
+        &settings.import_dir,
+        &header.uuid,
+        !req.dry_run,
+        reader.columns().headers().to_vec(),
+    );
     let file_warnings = reader.columns().file_warnings();
     let mut run = Run {
         mode,
@@ -317,7 +398,17 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
             }
             Database::Empty => Target::Read(None, None),
         };
-        stream(target, reader, &mut run, &mut artefacts, &mut report, settings, req, progress, started)
+        stream(
+            target,
+            reader,
+            &mut run,
+            &mut artefacts,
+            &mut report,
+            settings,
+            req,
+            progress,
+            started,
+        )
     };
     match streamed {
         Ok(Streamed::Done) => {}
@@ -329,8 +420,12 @@ pub(crate) fn run(mut db: Database<'_>, settings: &IngestSettings, req: &IngestR
     }
     if report.status == "failed" {
         if let (Database::Write(s), Some(f)) = (db, report.failure.as_ref()) {
-            let failure = ocb_store::FailedImport { kind: f.kind, message: f.message.clone() };
-            report.id = Some(s.record_failed_import(&req.actor, &header, &record_of(&report), &failure)?);
+            let failure = ocb_store::FailedImport {
+                kind: f.kind,
+                message: f.message.clone(),
+            };
+            report.id =
+                Some(s.record_failed_import(&req.actor, &header, &record_of(&report), &failure)?);
         }
     }
     tracing::info!(event = "ingest.finished", file = %report.filename, status = %report.status, rows = report.totals.rows_read, duration_ms = report.duration_ms);
@@ -370,7 +465,11 @@ fn stream(
                     }
                     RowResult::Rejected(rr) => Item::Rejected(rr),
                 });
-                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                if batch.len() == BATCH
+                    && tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
                     return reader.finish();
                 }
             }
@@ -415,7 +514,8 @@ fn stream(
     report.sha256 = Some(stats.sha256.clone());
     run.removals(&mut target)?;
     if run.error_count > 0 && !req.skip_invalid {
-        let records = run.unknown.rejected + run.periods.values().map(|p| p.totals.rejected).sum::<u64>();
+        let records =
+            run.unknown.rejected + run.periods.values().map(|p| p.totals.rejected).sum::<u64>();
         let problems = run.error_count;
         run.refusal = Some(FailureInfo {
             kind: "row_errors",
@@ -446,7 +546,13 @@ fn stream(
             drop(w); // rolls back everything this import wrote
             report.status = "failed".into();
         }
-        Target::Read(..) => report.status = if failed { "failed".into() } else { "dry_run".into() },
+        Target::Read(..) => {
+            report.status = if failed {
+                "failed".into()
+            } else {
+                "dry_run".into()
+            }
+        }
     }
     Ok(Streamed::Done)
 }
@@ -467,16 +573,35 @@ fn record_of(r: &ImportReport) -> ImportRecord {
     }
 }
 
-fn file_error(db: Database<'_>, mut report: ImportReport, header: &ImportHeader, req: &IngestRequest, e: &FileError, started: Instant) -> Result<ImportReport, IngestError> {
-    report.failure = Some(FailureInfo { kind: "file_error", message: e.to_string() });
-    report.errors = vec![StoredDiagnostic { code: format!("FILE_{}", e.kind.as_str().to_uppercase()), line: String::new(), column: None, value: None, message: e.to_string() }];
+fn file_error(
+    db: Database<'_>,
+    mut report: ImportReport,
+    header: &ImportHeader,
+    req: &IngestRequest,
+    e: &FileError,
+    started: Instant,
+) -> Result<ImportReport, IngestError> {
+    report.failure = Some(FailureInfo {
+        kind: "file_error",
+        message: e.to_string(),
+    });
+    report.errors = vec![StoredDiagnostic {
+        code: format!("FILE_{}", e.kind.as_str().to_uppercase()),
+        line: String::new(),
+        column: None,
+        value: None,
+        message: e.to_string(),
+    }];
     report.error_count = 1;
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.status = "failed".into();
     if let Database::Write(s) = db {
-        let failure = ocb_store::FailedImport { kind: "file_error", message: e.to_string() };
-        report.id = Some(s.record_failed_import(&req.actor, header, &record_of(&report), &failure)?);
+        let failure = ocb_store::FailedImport {
+            kind: "file_error",
+            message: e.to_string(),
+        };
+        report.id =
+            Some(s.record_failed_import(&req.actor, header, &record_of(&report), &failure)?);
     }
     Ok(report)
 }
-

@@ -25,17 +25,27 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> IngestError {
 }
 
 fn csv_io(context: &str, e: csv::Error) -> IngestError {
-    IngestError::Io { context: context.to_string(), source: std::io::Error::other(e.to_string()) }
+    IngestError::Io {
+        context: context.to_string(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 impl Artefacts {
     /// `enabled` is false for dry runs: nothing is written then.
     pub fn new(import_dir: &Path, uuid: &str, enabled: bool, header: Vec<String>) -> Self {
-        Self { dir: import_dir.join(uuid), enabled, header, errors: None, rejects: None }
+        Self {
+            dir: import_dir.join(uuid),
+            enabled,
+            header,
+            errors: None,
+            rejects: None,
+        }
     }
 
     fn open(&self, name: &str, header: &[String]) -> Result<CsvOut, IngestError> {
-        std::fs::create_dir_all(&self.dir).map_err(io(format!("creating {}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(io(format!("creating {}", self.dir.display())))?;
         let path = self.dir.join(name);
         let file = File::create(&path).map_err(io(format!("creating {}", path.display())))?;
         let mut w = csv::WriterBuilder::new().from_writer(BufWriter::new(file));
@@ -62,7 +72,8 @@ impl Artefacts {
                 d.code.as_str().to_string(),
                 neutralize_formula(&d.message).into_owned(),
             ];
-            w.write_record(&cells).map_err(|e| csv_io("errors.csv", e))?;
+            w.write_record(&cells)
+                .map_err(|e| csv_io("errors.csv", e))?;
         }
         Ok(())
     }
@@ -79,7 +90,9 @@ impl Artefacts {
         }
         let width = self.header.len();
         let mut cells: Vec<String> = match &r.raw {
-            Some(raw) => std::iter::once(raw.clone()).chain(std::iter::repeat_n(String::new(), width.saturating_sub(1))).collect(),
+            Some(raw) => std::iter::once(raw.clone())
+                .chain(std::iter::repeat_n(String::new(), width.saturating_sub(1)))
+                .collect(),
             None => {
                 let mut f = r.fields.clone();
                 f.resize(width.max(f.len()), String::new());
@@ -87,7 +100,13 @@ impl Artefacts {
             }
         };
         cells.push(r.line.to_string());
-        cells.push(r.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "));
+        cells.push(
+            r.errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
         let w = self.rejects.as_mut().expect("opened above");
         w.write_record(&cells).map_err(|e| csv_io("rejects.csv", e))
     }

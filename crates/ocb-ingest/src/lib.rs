@@ -113,26 +113,37 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 /// Runs one import. A refused file returns `Ok` with `status == "failed"`.
-pub fn ingest(db: Database<'_>, settings: &IngestSettings, req: &IngestRequest, progress: &mut dyn Progress) -> Result<ImportReport, IngestError> {
+pub fn ingest(
+    db: Database<'_>,
+    settings: &IngestSettings,
+    req: &IngestRequest,
+    progress: &mut dyn Progress,
+) -> Result<ImportReport, IngestError> {
     apply::run(db, settings, req, progress)
 }
 
 /// The base file name recorded for a path.
 pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Deletes artefact directories under `import_dir` that belong to no committed or failed
 /// import (left by a crash between writing artefacts and committing, SPEC §5.10).
 pub fn clean_orphan_artefacts(store: &Store, import_dir: &Path) -> Result<usize, IngestError> {
     let known = store.import_uuids()?;
-    let Ok(entries) = std::fs::read_dir(import_dir) else { return Ok(0) };
+    let Ok(entries) = std::fs::read_dir(import_dir) else {
+        return Ok(0);
+    };
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.path().is_dir() && uuid::Uuid::parse_str(&name).is_ok() && !known.contains(&name) {
-            std::fs::remove_dir_all(entry.path())
-                .map_err(|source| IngestError::Io { context: format!("removing orphan artefacts {}", entry.path().display()), source })?;
+            std::fs::remove_dir_all(entry.path()).map_err(|source| IngestError::Io {
+                context: format!("removing orphan artefacts {}", entry.path().display()),
+                source,
+            })?;
             removed += 1;
         }
     }

@@ -9,22 +9,51 @@ use ocb_core::flags::{compute_flags, FlagInput};
 use ocb_core::period::Period;
 use ocb_focus::{Code, Diagnostic, FocusRow};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Turns reader rows into charges ready to diff.
 pub(crate) struct Preparer<'a> {
     settings: &'a IngestSettings,
     expected: Option<Period>,
-    occurrences: HashMap<(Period, Hash128), u32>,
+    occurrences: HashMap<(Period, Hash128), u32, BuildHasherDefault<FirstBytes>>,
+}
+
+/// The keys are already 128-bit hashes: use their first bytes instead of SipHash.
+#[derive(Default)]
+struct FirstBytes(u64);
+
+impl Hasher for FirstBytes {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
 }
 
 impl<'a> Preparer<'a> {
     pub fn new(settings: &'a IngestSettings, expected: Option<Period>) -> Self {
-        Self { settings, expected, occurrences: HashMap::new() }
+        Self {
+            settings,
+            expected,
+            occurrences: HashMap::default(),
+        }
     }
 
     /// Builds the charge; appends tag-date warnings to the row's own warnings.
     pub fn prepare(&mut self, row: FocusRow) -> (NewCharge, Vec<Diagnostic>) {
-        let FocusRow { line, fields, tags, period, charge_date, mut warnings } = row;
+        let FocusRow {
+            line,
+            fields,
+            tags,
+            period,
+            charge_date,
+            mut warnings,
+        } = row;
         let attribution = attribute(tags.object(), &self.settings.tag_mapping);
         for (field, value) in &attribution.bad_dates {
             warnings.push(Diagnostic::new(
@@ -56,7 +85,16 @@ impl<'a> Preparer<'a> {
             *n
         };
         let content_hash = fields.content_hash();
-        let charge = NewCharge { line: line.n, period, fields, key_hash, occurrence, content_hash, attribution, reasons };
+        let charge = NewCharge {
+            line: line.n,
+            period,
+            fields,
+            key_hash,
+            occurrence,
+            content_hash,
+            attribution,
+            reasons,
+        };
         (charge, warnings)
     }
 }

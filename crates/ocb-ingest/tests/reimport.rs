@@ -6,7 +6,8 @@ use ocb_ingest::{ingest, Database, ImportReport, IngestRequest, IngestSettings, 
 use ocb_store::{Actor, ChargeFilter, ReviewAction, ReviewRequest, ReviewScope, Store};
 use std::path::Path;
 
-const HEAD: &str = "BillingPeriodStart,ChargePeriodStart,BilledCost,ListCost,ResourceId,ServiceName,Tags\n";
+const HEAD: &str =
+    "BillingPeriodStart,ChargePeriodStart,BilledCost,ListCost,ResourceId,ServiceName,Tags\n";
 const TAGS: &str = "\"{\"\"pi_email\"\":\"\"a@x.edu\"\",\"\"project_id\"\":\"\"p\"\",\"\"fund_org\"\":\"\"F\"\"}\"";
 
 struct Env {
@@ -18,11 +19,24 @@ struct Env {
 impl Env {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = IngestSettings { import_dir: dir.path().join("imports"), ..Default::default() };
-        Self { dir, store: Store::open_in_memory().expect("store"), settings }
+        let settings = IngestSettings {
+            import_dir: dir.path().join("imports"),
+            ..Default::default()
+        };
+        Self {
+            dir,
+            store: Store::open_in_memory().expect("store"),
+            settings,
+        }
     }
 
-    fn import_with(&mut self, body: &str, mode: Option<ImportMode>, period: Option<&str>, skip: bool) -> ImportReport {
+    fn import_with(
+        &mut self,
+        body: &str,
+        mode: Option<ImportMode>,
+        period: Option<&str>,
+        skip: bool,
+    ) -> ImportReport {
         let path = self.dir.path().join("in.csv");
         std::fs::write(&path, format!("{HEAD}{body}")).expect("write");
         let req = IngestRequest {
@@ -35,9 +49,19 @@ impl Env {
             skip_invalid: skip,
             actor: Actor::cli("tester"),
         };
-        let r = ingest(Database::Write(&mut self.store), &self.settings, &req, &mut NoProgress).expect("ingest runs");
+        let r = ingest(
+            Database::Write(&mut self.store),
+            &self.settings,
+            &req,
+            &mut NoProgress,
+        )
+        .expect("ingest runs");
         let t = &r.totals;
-        assert_eq!(t.rows_read, t.inserted + t.updated + t.unchanged + t.rejected, "counts reconcile: {r:?}");
+        assert_eq!(
+            t.rows_read,
+            t.inserted + t.updated + t.unchanged + t.rejected,
+            "counts reconcile: {r:?}"
+        );
         r
     }
 
@@ -46,12 +70,30 @@ impl Env {
     }
 
     fn queue(&self) -> Vec<ocb_store::ChargeRow> {
-        self.store.review_queue(&ChargeFilter { period: Some("2025-01".into()), ..Default::default() }, None).expect("queue").0
+        self.store
+            .review_queue(
+                &ChargeFilter {
+                    period: Some("2025-01".into()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .expect("queue")
+            .0
     }
 
     fn review(&mut self, action: ReviewAction, id: i64) {
-        let req = ReviewRequest { action, scope: ReviewScope::Ids(vec![id]), note: None, override_: None, expected_count: None };
-        let s = self.store.review(&Actor::cli("tester"), &req).expect("review");
+        let req = ReviewRequest {
+            action,
+            scope: ReviewScope::Ids(vec![id]),
+            note: None,
+            override_: None,
+            expected_count: None,
+        };
+        let s = self
+            .store
+            .review(&Actor::cli("tester"), &req)
+            .expect("review");
         assert_eq!(s.acted, 1, "{s:?}");
     }
 }
@@ -63,11 +105,19 @@ fn row(date: &str, cost: &str, resource: &str, tags: &str) -> String {
 #[test]
 fn identical_rows_get_occurrence_numbers_and_reimport_is_idempotent() {
     let mut e = Env::new();
-    let body = [row("2025-01-02", "1.00", "r1", TAGS), row("2025-01-02", "1.00", "r1", TAGS), row("", "2.00", "", TAGS)].concat();
+    let body = [
+        row("2025-01-02", "1.00", "r1", TAGS),
+        row("2025-01-02", "1.00", "r1", TAGS),
+        row("", "2.00", "", TAGS),
+    ]
+    .concat();
     let r = e.import(&body);
     assert_eq!(r.totals.inserted, 3);
     let r = e.import(&body);
-    assert_eq!((r.totals.unchanged, r.totals.inserted, r.totals.removed), (3, 0, 0));
+    assert_eq!(
+        (r.totals.unchanged, r.totals.inserted, r.totals.removed),
+        (3, 0, 0)
+    );
 }
 
 #[test]
@@ -75,7 +125,10 @@ fn same_instant_in_two_spellings_is_the_same_charge() {
     let mut e = Env::new();
     e.import(&row("2025-01-01", "1.00", "r1", TAGS));
     let r = e.import(&row("2025-01-01T00:00:00Z", "1.0", "r1", TAGS));
-    assert_eq!(r.totals.unchanged, 1, "1.0 = 1.00 and the dates are one instant: {r:?}");
+    assert_eq!(
+        r.totals.unchanged, 1,
+        "1.0 = 1.00 and the dates are one instant: {r:?}"
+    );
 }
 
 #[test]
@@ -93,18 +146,38 @@ fn changed_content_after_approval_returns_to_the_queue() {
     assert_eq!(r.totals.updated, 1);
     let q = e.queue();
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].reasons, vec!["changed_after_review", "missing_project_id"]);
+    assert_eq!(
+        q[0].reasons,
+        vec!["changed_after_review", "missing_project_id"]
+    );
 }
 
 #[test]
 fn rejected_then_changed_lifts_the_rejection_and_pending_clears_when_fixed() {
     let mut e = Env::new();
     let no_pi = "\"{\"\"project_id\"\":\"\"p\"\",\"\"fund_org\"\":\"\"F\"\"}\"";
-    e.import(&[row("2025-01-02", "5.00", "r1", no_pi), row("2025-01-02", "7.00", "r2", no_pi)].concat());
-    let r1 = e.queue().iter().find(|c| c.resource_id.as_deref() == Some("r1")).expect("r1 queued").id;
+    e.import(
+        &[
+            row("2025-01-02", "5.00", "r1", no_pi),
+            row("2025-01-02", "7.00", "r2", no_pi),
+        ]
+        .concat(),
+    );
+    let r1 = e
+        .queue()
+        .iter()
+        .find(|c| c.resource_id.as_deref() == Some("r1"))
+        .expect("r1 queued")
+        .id;
     e.review(ReviewAction::Reject, r1);
     // r1 (rejected) changes; r2 (pending) gets its PI tag and clears.
-    let r = e.import(&[row("2025-01-02", "5.50", "r1", no_pi), row("2025-01-02", "7.00", "r2", TAGS)].concat());
+    let r = e.import(
+        &[
+            row("2025-01-02", "5.50", "r1", no_pi),
+            row("2025-01-02", "7.00", "r2", TAGS),
+        ]
+        .concat(),
+    );
     assert_eq!(r.totals.updated, 2);
     let q = e.queue();
     assert_eq!(q.len(), 1);
@@ -114,31 +187,69 @@ fn rejected_then_changed_lifts_the_rejection_and_pending_clears_when_fixed() {
 #[test]
 fn replace_removes_vanished_charges_and_restores_them_later() {
     let mut e = Env::new();
-    let both = [row("2025-01-02", "1.00", "r1", TAGS), row("2025-01-02", "2.00", "r2", TAGS)].concat();
+    let both = [
+        row("2025-01-02", "1.00", "r1", TAGS),
+        row("2025-01-02", "2.00", "r2", TAGS),
+    ]
+    .concat();
     e.import(&both);
     let r = e.import(&row("2025-01-02", "1.00", "r1", TAGS));
     assert_eq!(r.totals.removed, 1);
     let (live, total, _, _) = e.store.period_totals("2025-01").expect("totals");
     assert_eq!((live, total.to_string()), (1, "1.00".into()));
     let r = e.import(&both);
-    assert_eq!((r.totals.inserted, r.totals.unchanged), (1, 1), "the removed charge is restored");
+    assert_eq!(
+        (r.totals.inserted, r.totals.unchanged),
+        (1, 1),
+        "the removed charge is restored"
+    );
 }
 
 #[test]
 fn upsert_never_removes() {
     let mut e = Env::new();
-    e.import(&[row("2025-01-02", "1.00", "r1", TAGS), row("2025-01-02", "2.00", "r2", TAGS)].concat());
-    let r = e.import_with(&row("2025-01-03", "3.00", "r3", TAGS), Some(ImportMode::Upsert), None, false);
+    e.import(
+        &[
+            row("2025-01-02", "1.00", "r1", TAGS),
+            row("2025-01-02", "2.00", "r2", TAGS),
+        ]
+        .concat(),
+    );
+    let r = e.import_with(
+        &row("2025-01-03", "3.00", "r3", TAGS),
+        Some(ImportMode::Upsert),
+        None,
+        false,
+    );
     assert_eq!((r.totals.inserted, r.totals.removed), (1, 0));
 }
 
 #[test]
 fn rejected_records_suppress_removals() {
     let mut e = Env::new();
-    e.import(&[row("2025-01-02", "1.00", "r1", TAGS), row("2025-01-02", "2.00", "r2", TAGS)].concat());
-    let r = e.import_with(&[row("2025-01-02", "1.00", "r1", TAGS), row("2025-01-02", "abc", "r2", TAGS)].concat(), None, None, true);
+    e.import(
+        &[
+            row("2025-01-02", "1.00", "r1", TAGS),
+            row("2025-01-02", "2.00", "r2", TAGS),
+        ]
+        .concat(),
+    );
+    let r = e.import_with(
+        &[
+            row("2025-01-02", "1.00", "r1", TAGS),
+            row("2025-01-02", "abc", "r2", TAGS),
+        ]
+        .concat(),
+        None,
+        None,
+        true,
+    );
     assert_eq!((r.totals.rejected, r.totals.removed), (1, 0));
-    assert!(r.warnings.iter().any(|w| w.code == "W_REMOVALS_SUPPRESSED"), "{:?}", r.warnings);
+    assert!(
+        r.warnings.iter().any(|w| w.code == "W_REMOVALS_SUPPRESSED"),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
@@ -148,7 +259,17 @@ fn rows_of_another_period_are_flagged_period_mismatch() {
     let r = e.import_with(&body, None, Some("2025-01"), false);
     assert_eq!(r.totals.flagged_rows, 1);
     assert_eq!(r.periods[0].period, "2025-02");
-    let q = e.store.review_queue(&ChargeFilter { period: Some("2025-02".into()), ..Default::default() }, None).expect("queue").0;
+    let q = e
+        .store
+        .review_queue(
+            &ChargeFilter {
+                period: Some("2025-02".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .expect("queue")
+        .0;
     assert_eq!(q[0].reasons, vec!["period_mismatch"]);
 }
 
@@ -156,7 +277,11 @@ fn rows_of_another_period_are_flagged_period_mismatch() {
 fn dry_run_against_nothing_writes_nothing() {
     let e = Env::new();
     let path = e.dir.path().join("x.csv");
-    std::fs::write(&path, format!("{HEAD}{}", row("2025-01-02", "1.00", "r1", TAGS))).expect("write");
+    std::fs::write(
+        &path,
+        format!("{HEAD}{}", row("2025-01-02", "1.00", "r1", TAGS)),
+    )
+    .expect("write");
     let req = IngestRequest {
         path,
         filename: None,

@@ -112,7 +112,10 @@ mod tests {
             details: serde_json::json!({"via": "cli"}),
         };
         s.audit(&Actor::cli("alice"), &e).expect("insert");
-        assert!(s.conn.execute("UPDATE audit_events SET actor = 'mallory'", []).is_err());
+        assert!(s
+            .conn
+            .execute("UPDATE audit_events SET actor = 'mallory'", [])
+            .is_err());
         assert!(s.conn.execute("DELETE FROM audit_events", []).is_err());
         assert_eq!(s.audit_events(None, 10).expect("list").len(), 1);
     }

@@ -90,10 +90,16 @@ pub(crate) fn filter_sql(f: &ChargeFilter, base: &str) -> (String, Vec<Value>) {
         push(" AND c.period = ?".into(), p.clone());
     }
     if let Some(s) = &f.source {
-        push(" AND s.name_key = ?".into(), ocb_core::source::source_key(s));
+        push(
+            " AND s.name_key = ?".into(),
+            ocb_core::source::source_key(s),
+        );
     }
     if let Some(e) = &f.pi_email {
-        push(format!(" AND lower({EFFECTIVE_PI}) = lower(?)"), e.trim().to_string());
+        push(
+            format!(" AND lower({EFFECTIVE_PI}) = lower(?)"),
+            e.trim().to_string(),
+        );
     }
     if let Some(p) = &f.project_id {
         push(format!(" AND {EFFECTIVE_PROJECT} = ?"), p.clone());
@@ -107,8 +113,22 @@ pub(crate) fn filter_sql(f: &ChargeFilter, base: &str) -> (String, Vec<Value>) {
     }
     if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         // instr() keeps % and _ literal, unlike LIKE.
-        let cols = [EFFECTIVE_PI, "c.resource_id", "c.resource_name", EFFECTIVE_PROJECT, "c.service_name", EFFECTIVE_FUND, "c.cost_center", "c.reference_1", "c.reference_2"];
-        let ors = cols.iter().map(|c| format!("instr(lower(coalesce({c}, '')), lower(?)) > 0")).collect::<Vec<_>>().join(" OR ");
+        let cols = [
+            EFFECTIVE_PI,
+            "c.resource_id",
+            "c.resource_name",
+            EFFECTIVE_PROJECT,
+            "c.service_name",
+            EFFECTIVE_FUND,
+            "c.cost_center",
+            "c.reference_1",
+            "c.reference_2",
+        ];
+        let ors = cols
+            .iter()
+            .map(|c| format!("instr(lower(coalesce({c}, '')), lower(?)) > 0"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         let n = args.len() + 1;
         args.push(Value::Text(q.to_string()));
         sql.push_str(&format!(" AND ({})", ors.replace('?', &format!("?{n}"))));
@@ -119,8 +139,20 @@ pub(crate) fn filter_sql(f: &ChargeFilter, base: &str) -> (String, Vec<Value>) {
 impl Store {
     /// The review queue with filters, ordered by billed cost descending then id.
     /// Returns the page of rows plus the full match count and exact total.
-    pub fn review_queue(&self, f: &ChargeFilter, limit: Option<usize>) -> Result<(Vec<ChargeRow>, u64, Decimal)> {
-        let (where_sql, args) = filter_sql(f, &format!("WHERE {}", QUEUED.replace("removed_at", "c.removed_at").replace("review_state", "c.review_state")));
+    pub fn review_queue(
+        &self,
+        f: &ChargeFilter,
+        limit: Option<usize>,
+    ) -> Result<(Vec<ChargeRow>, u64, Decimal)> {
+        let (where_sql, args) = filter_sql(
+            f,
+            &format!(
+                "WHERE {}",
+                QUEUED
+                    .replace("removed_at", "c.removed_at")
+                    .replace("review_state", "c.review_state")
+            ),
+        );
         let from = "FROM charges c JOIN sources s ON s.id = c.source_id";
         let (count, total): (i64, String) = self.conn.query_row(
             &format!("SELECT count(*), dec_sum(c.billed_cost) {from} {where_sql}"),
@@ -166,7 +198,8 @@ impl Store {
             .map(|(mut row, cost, reasons)| {
                 row.billed_cost = dec(&cost)?;
                 row.reasons = match reasons {
-                    Some(j) => serde_json::from_str(&j).map_err(|_| crate::StoreError::Corrupt(format!("flag reasons {j:?}")))?,
+                    Some(j) => serde_json::from_str(&j)
+                        .map_err(|_| crate::StoreError::Corrupt(format!("flag reasons {j:?}")))?,
                     None => vec![],
                 };
                 Ok(row)
@@ -181,7 +214,10 @@ impl Store {
                     c.service_name, c.billed_cost, c.flag_reasons, c.review_state
              FROM charges c JOIN sources s ON s.id = c.source_id WHERE c.id = ?1"
         );
-        Ok(self.charge_rows(&sql, &[Value::Integer(id)])?.into_iter().next())
+        Ok(self
+            .charge_rows(&sql, &[Value::Integer(id)])?
+            .into_iter()
+            .next())
     }
 
     /// `show PI --period P`: one row per (project, fund/org), rejected and removed excluded.
@@ -199,12 +235,24 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let raw = stmt
             .query_map([period, pi_email.trim()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter()
             .map(|(project_id, fund_org, charges, billable, flagged)| {
-                Ok(PiProjectSummary { project_id, fund_org, charges, billable: dec(&billable)?, flagged })
+                Ok(PiProjectSummary {
+                    project_id,
+                    fund_org,
+                    charges,
+                    billable: dec(&billable)?,
+                    flagged,
+                })
             })
             .collect()
     }
@@ -218,7 +266,9 @@ impl Store {
              FROM charges WHERE period = ?1 AND removed_at IS NULL"
         );
         let (n, t, bn, bt): (i64, String, i64, String) =
-            self.conn.query_row(&sql, [period], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            self.conn.query_row(&sql, [period], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
         Ok((n as u64, dec(&t)?, bn as u64, dec(&bt)?))
     }
 }

@@ -20,7 +20,8 @@ impl Aggregate<Decimal, Option<String>> for DecSum {
         let value = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(()),
             ValueRef::Text(t) => {
-                let s = std::str::from_utf8(t).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+                let s = std::str::from_utf8(t)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
                 Decimal::from_str(s).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?
             }
             ValueRef::Integer(i) => Decimal::from(i),
@@ -36,7 +37,11 @@ impl Aggregate<Decimal, Option<String>> for DecSum {
         Ok(())
     }
 
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Decimal>) -> rusqlite::Result<Option<String>> {
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Decimal>,
+    ) -> rusqlite::Result<Option<String>> {
         Ok(Some(acc.unwrap_or(Decimal::ZERO).to_string()))
     }
 }
@@ -52,7 +57,8 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Parses stored decimal text.
 pub fn dec(text: &str) -> crate::Result<Decimal> {
-    Decimal::from_str(text).map_err(|_| crate::StoreError::Corrupt(format!("not a decimal: {text:?}")))
+    Decimal::from_str(text)
+        .map_err(|_| crate::StoreError::Corrupt(format!("not a decimal: {text:?}")))
 }
 
 #[cfg(test)]
@@ -65,9 +71,13 @@ mod tests {
         register(&conn).expect("register");
         conn.execute_batch("CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('0.1'),('0.2'),('0.00000080000'),(NULL);")
             .expect("setup");
-        let s: String = conn.query_row("SELECT dec_sum(v) FROM t", [], |r| r.get(0)).expect("sum");
+        let s: String = conn
+            .query_row("SELECT dec_sum(v) FROM t", [], |r| r.get(0))
+            .expect("sum");
         assert_eq!(s, "0.30000080000");
-        let empty: String = conn.query_row("SELECT dec_sum(v) FROM t WHERE 0", [], |r| r.get(0)).expect("sum");
+        let empty: String = conn
+            .query_row("SELECT dec_sum(v) FROM t WHERE 0", [], |r| r.get(0))
+            .expect("sum");
         assert_eq!(empty, "0");
     }
 }

@@ -3,8 +3,11 @@
 use crate::{map_busy, Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -17,10 +20,15 @@ fn current_version(conn: &Connection) -> Result<i64> {
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let found = current_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > found) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_busy)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
         // Another process may have migrated while we waited for the lock.
         if current_version(&tx)? >= *version {
             continue;
@@ -37,7 +45,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 pub(crate) fn check_readable(conn: &Connection) -> Result<()> {
     let found = current_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     Ok(())
 }

@@ -77,11 +77,20 @@ pub(crate) fn status_of(conn: &Connection, period: Period) -> Result<Option<Peri
         .prepare_cached("SELECT status FROM periods WHERE period = ?1")?
         .query_row([period.to_string()], |r| r.get(0))
         .optional()?;
-    s.map(|s| PeriodStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("period status {s:?}"))))
-        .transpose()
+    s.map(|s| {
+        PeriodStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("period status {s:?}")))
+    })
+    .transpose()
 }
 
-pub(crate) fn create(conn: &Connection, at: &str, actor: &Actor, period: Period, via: &str, note: Option<&str>) -> Result<()> {
+pub(crate) fn create(
+    conn: &Connection,
+    at: &str,
+    actor: &Actor,
+    period: Period,
+    via: &str,
+    note: Option<&str>,
+) -> Result<()> {
     let p = period.to_string();
     conn.execute(
         "INSERT INTO periods (period, status, created_at, created_by) VALUES (?1, 'open', ?2, ?3)",
@@ -106,12 +115,22 @@ pub(crate) fn create(conn: &Connection, at: &str, actor: &Actor, period: Period,
 }
 
 pub(crate) fn bump_counter(conn: &Connection, period: &str) -> Result<()> {
-    conn.prepare_cached("UPDATE periods SET change_counter = change_counter + 1 WHERE period = ?1")?
-        .execute([period])?;
+    conn.prepare_cached(
+        "UPDATE periods SET change_counter = change_counter + 1 WHERE period = ?1",
+    )?
+    .execute([period])?;
     Ok(())
 }
 
-fn history(conn: &Connection, at: &str, actor: &Actor, p: &str, from: Option<&str>, to: &str, note: Option<&str>) -> Result<()> {
+fn history(
+    conn: &Connection,
+    at: &str,
+    actor: &Actor,
+    p: &str,
+    from: Option<&str>,
+    to: &str,
+    note: Option<&str>,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO period_history (period, from_status, to_status, actor, channel, occurred_at, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -137,8 +156,9 @@ pub(crate) fn figures(conn: &Connection, p: &str) -> Result<(Decimal, i64, i64, 
                 dec_sum(CASE WHEN {QUEUED} THEN billed_cost END)
          FROM charges WHERE period = ?1"
     );
-    let (bt, bc, fc, ft): (String, i64, i64, String) =
-        conn.prepare_cached(&sql)?.query_row([p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let (bt, bc, fc, ft): (String, i64, i64, String) = conn
+        .prepare_cached(&sql)?
+        .query_row([p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     Ok((dec(&bt)?, bc, fc, dec(&ft)?))
 }
 
@@ -165,7 +185,10 @@ impl Store {
 
     /// One period with figures.
     pub fn get_period(&self, period: Period) -> Result<Option<PeriodInfo>> {
-        Ok(self.query_periods(Some(&period.to_string()), None)?.into_iter().next())
+        Ok(self
+            .query_periods(Some(&period.to_string()), None)?
+            .into_iter()
+            .next())
     }
 
     /// Periods, newest first, optionally of one status.
@@ -211,7 +234,12 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|mut p| {
-                (p.billable_total, p.billable_count, p.flagged_count, p.flagged_total) = figures(&self.conn, &p.period)?;
+                (
+                    p.billable_total,
+                    p.billable_count,
+                    p.flagged_count,
+                    p.flagged_total,
+                ) = figures(&self.conn, &p.period)?;
                 p.statements = statements_state(&self.conn, &p.period, p.change_counter)?;
                 Ok(p)
             })
@@ -219,9 +247,17 @@ impl Store {
     }
 
     /// `periods open P`: creates the period, or reports that it is already open, or refuses.
-    pub fn open_period(&mut self, actor: &Actor, period: Period, note: Option<&str>) -> Result<PeriodTransition> {
+    pub fn open_period(
+        &mut self,
+        actor: &Actor,
+        period: Period,
+        note: Option<&str>,
+    ) -> Result<PeriodTransition> {
         let at = self.now();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_busy)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
         let outcome = match status_of(&tx, period)? {
             None => {
                 create(&tx, &at, actor, period, &actor.channel, note)?;
@@ -235,11 +271,13 @@ impl Store {
             }
             Some(PeriodStatus::Closed) => {
                 return Err(StoreError::Refused(format!(
-                    "Period {period} is closed; use `periods reopen {period} --reason …` to reopen it"
-                )))
+                "Period {period} is closed; use `periods reopen {period} --reason …` to reopen it"
+            )))
             }
             Some(PeriodStatus::Finalized) => {
-                return Err(StoreError::Refused(format!("Period {period} is finalized and cannot be reopened")))
+                return Err(StoreError::Refused(format!(
+                    "Period {period} is finalized and cannot be reopened"
+                )))
             }
         };
         tx.commit()?;
@@ -256,8 +294,12 @@ impl Store {
     ) -> Result<PeriodTransition> {
         let at = self.now();
         let p = period.to_string();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_busy)?;
-        let from = status_of(&tx, period)?.ok_or_else(|| StoreError::NotFound(format!("Billing period {p} not found")))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        let from = status_of(&tx, period)?
+            .ok_or_else(|| StoreError::NotFound(format!("Billing period {p} not found")))?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         match check_transition(period, from, action) {
             TransitionCheck::Refused(m) => return Err(StoreError::Refused(m)),
@@ -271,7 +313,11 @@ impl Store {
             TransitionCheck::Allowed => {}
         }
         let (total, count, flagged, flagged_total) = figures(&tx, &p)?;
-        let counter: i64 = tx.query_row("SELECT change_counter FROM periods WHERE period = ?1", [&p], |r| r.get(0))?;
+        let counter: i64 = tx.query_row(
+            "SELECT change_counter FROM periods WHERE period = ?1",
+            [&p],
+            |r| r.get(0),
+        )?;
         let mut details = json!({"total_cost": total.to_string(), "charge_count": count, "flagged_count": flagged, "via": actor.channel});
         let message = match action {
             PeriodAction::Close => {
@@ -279,7 +325,9 @@ impl Store {
                 format!("Period {p} closed")
             }
             PeriodAction::Reopen => {
-                let reason = note.ok_or_else(|| StoreError::Refused("a reason is required to reopen a period".into()))?;
+                let reason = note.ok_or_else(|| {
+                    StoreError::Refused("a reason is required to reopen a period".into())
+                })?;
                 tx.execute(
                     "UPDATE periods SET status = 'open', reopened_at = ?2, reopened_by = ?3, reopen_reason = ?4 WHERE period = ?1",
                     params![p, at, actor.name, reason],
@@ -289,12 +337,19 @@ impl Store {
             }
             PeriodAction::Finalize => {
                 if flagged > 0 {
-                    let amount = ocb_core::amount::MoneyDisplay { amount: flagged_total, currency: "$" };
+                    let amount = ocb_core::amount::MoneyDisplay {
+                        amount: flagged_total,
+                        currency: "$",
+                    };
                     return Err(StoreError::Refused(format!(
                         "Cannot finalize {p}: {flagged} charges still flagged for review ({amount})"
                     )));
                 }
-                let closed_at: String = tx.query_row("SELECT closed_at FROM periods WHERE period = ?1", [&p], |r| r.get(0))?;
+                let closed_at: String = tx.query_row(
+                    "SELECT closed_at FROM periods WHERE period = ?1",
+                    [&p],
+                    |r| r.get(0),
+                )?;
                 let current: Option<i64> = tx
                     .query_row(
                         "SELECT count(*) FROM statement_runs WHERE period = ?1 AND kind = 'final'
@@ -319,13 +374,32 @@ impl Store {
             add_note(&tx, &at, actor, &p, n)?;
             details["note"] = json!(n);
         }
-        history(&tx, &at, actor, &p, Some(from.as_str()), action.target().as_str(), note)?;
+        history(
+            &tx,
+            &at,
+            actor,
+            &p,
+            Some(from.as_str()),
+            action.target().as_str(),
+            note,
+        )?;
         let event = match action {
             PeriodAction::Close => "period.closed",
             PeriodAction::Reopen => "period.reopened",
             PeriodAction::Finalize => "period.finalized",
         };
-        audit::insert(&tx, &at, actor, &AuditEvent { event, target_type: Some("period"), target_id: Some(p.clone()), period: Some(p), details })?;
+        audit::insert(
+            &tx,
+            &at,
+            actor,
+            &AuditEvent {
+                event,
+                target_type: Some("period"),
+                target_id: Some(p.clone()),
+                period: Some(p),
+                details,
+            },
+        )?;
         tx.commit()?;
         Ok(PeriodTransition::Done(message))
     }
@@ -334,29 +408,78 @@ impl Store {
     pub fn add_period_note(&mut self, actor: &Actor, period: Period, text: &str) -> Result<()> {
         let at = self.now();
         let p = period.to_string();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_busy)?;
-        status_of(&tx, period)?.ok_or_else(|| StoreError::NotFound(format!("Billing period {p} not found")))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        status_of(&tx, period)?
+            .ok_or_else(|| StoreError::NotFound(format!("Billing period {p} not found")))?;
         add_note(&tx, &at, actor, &p, text)?;
-        audit::insert(&tx, &at, actor, &AuditEvent { event: "period.note_added", target_type: Some("period"), target_id: Some(p.clone()), period: Some(p), details: json!({"note": text.trim()}) })?;
+        audit::insert(
+            &tx,
+            &at,
+            actor,
+            &AuditEvent {
+                event: "period.note_added",
+                target_type: Some("period"),
+                target_id: Some(p.clone()),
+                period: Some(p),
+                details: json!({"note": text.trim()}),
+            },
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Notes of a period, oldest first.
     pub fn period_notes(&self, period: Period) -> Result<Vec<PeriodNote>> {
-        let mut stmt = self.conn.prepare("SELECT text, created_by, created_at FROM period_notes WHERE period = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([period.to_string()], |r| Ok(PeriodNote { text: r.get(0)?, user: r.get(1)?, time: r.get(2)? }))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT text, created_by, created_at FROM period_notes WHERE period = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([period.to_string()], |r| {
+            Ok(PeriodNote {
+                text: r.get(0)?,
+                user: r.get(1)?,
+                time: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Transition history: (from, to, actor, channel, time, note), oldest first.
-    pub fn period_history(&self, period: Period) -> Result<Vec<(Option<String>, String, String, String, String, Option<String>)>> {
+    /// Transition history, oldest first.
+    pub fn period_history(&self, period: Period) -> Result<Vec<HistoryEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT from_status, to_status, actor, channel, occurred_at, note FROM period_history WHERE period = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([period.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        let rows = stmt.query_map([period.to_string()], |r| {
+            Ok(HistoryEntry {
+                from: r.get(0)?,
+                to: r.get(1)?,
+                actor: r.get(2)?,
+                channel: r.get(3)?,
+                time: r.get(4)?,
+                note: r.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// One period transition.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    /// Previous status (None at creation).
+    pub from: Option<String>,
+    /// New status.
+    pub to: String,
+    /// Who.
+    pub actor: String,
+    /// Channel.
+    pub channel: String,
+    /// UTC time.
+    pub time: String,
+    /// Note or reason.
+    pub note: Option<String>,
 }
 
 #[cfg(test)]
@@ -372,13 +495,30 @@ mod tests {
     fn open_close_reopen_keeps_history_and_notes() {
         let mut s = store();
         let a = Actor::cli("alice");
-        assert_eq!(s.open_period(&a, p("2025-01"), Some("first")).expect("open"), PeriodTransition::Done("Period 2025-01 created (open)".into()));
-        assert!(matches!(s.open_period(&a, p("2025-01"), None).expect("open"), PeriodTransition::AlreadyThere(_)));
-        s.transition_period(&a, p("2025-01"), PeriodAction::Close, Some("closing")).expect("close");
+        assert_eq!(
+            s.open_period(&a, p("2025-01"), Some("first"))
+                .expect("open"),
+            PeriodTransition::Done("Period 2025-01 created (open)".into())
+        );
+        assert!(matches!(
+            s.open_period(&a, p("2025-01"), None).expect("open"),
+            PeriodTransition::AlreadyThere(_)
+        ));
+        s.transition_period(&a, p("2025-01"), PeriodAction::Close, Some("closing"))
+            .expect("close");
         assert!(s.open_period(&a, p("2025-01"), None).is_err());
-        assert!(s.transition_period(&a, p("2025-01"), PeriodAction::Reopen, None).is_err());
-        s.transition_period(&a, p("2025-01"), PeriodAction::Reopen, Some("late AWS credit")).expect("reopen");
-        s.transition_period(&a, p("2025-01"), PeriodAction::Close, None).expect("close again");
+        assert!(s
+            .transition_period(&a, p("2025-01"), PeriodAction::Reopen, None)
+            .is_err());
+        s.transition_period(
+            &a,
+            p("2025-01"),
+            PeriodAction::Reopen,
+            Some("late AWS credit"),
+        )
+        .expect("reopen");
+        s.transition_period(&a, p("2025-01"), PeriodAction::Close, None)
+            .expect("close again");
         assert_eq!(s.period_history(p("2025-01")).expect("history").len(), 4);
         assert_eq!(s.period_notes(p("2025-01")).expect("notes").len(), 2);
         let info = s.get_period(p("2025-01")).expect("get").expect("exists");
@@ -391,17 +531,30 @@ mod tests {
         let mut s = store();
         let a = Actor::cli("alice");
         s.open_period(&a, p("2025-01"), None).expect("open");
-        let err = s.transition_period(&a, p("2025-01"), PeriodAction::Finalize, None).expect_err("open period");
-        assert_eq!(err.to_string(), "Cannot finalize period 2025-01: it is open (close it first)");
-        s.transition_period(&a, p("2025-01"), PeriodAction::Close, None).expect("close");
-        let err = s.transition_period(&a, p("2025-01"), PeriodAction::Finalize, None).expect_err("no statements");
-        assert_eq!(err.to_string(), "Cannot finalize 2025-01: statements are out of date; run generate first");
+        let err = s
+            .transition_period(&a, p("2025-01"), PeriodAction::Finalize, None)
+            .expect_err("open period");
+        assert_eq!(
+            err.to_string(),
+            "Cannot finalize period 2025-01: it is open (close it first)"
+        );
+        s.transition_period(&a, p("2025-01"), PeriodAction::Close, None)
+            .expect("close");
+        let err = s
+            .transition_period(&a, p("2025-01"), PeriodAction::Finalize, None)
+            .expect_err("no statements");
+        assert_eq!(
+            err.to_string(),
+            "Cannot finalize 2025-01: statements are out of date; run generate first"
+        );
     }
 
     #[test]
     fn unknown_period_is_not_found() {
         let mut s = store();
-        let err = s.transition_period(&Actor::cli("a"), p("2030-01"), PeriodAction::Close, None).expect_err("missing");
+        let err = s
+            .transition_period(&Actor::cli("a"), p("2030-01"), PeriodAction::Close, None)
+            .expect_err("missing");
         assert!(matches!(err, StoreError::NotFound(_)));
     }
 }

@@ -147,7 +147,10 @@ fn load_targets(tx: &Transaction<'_>, scope: &ReviewScope) -> Result<Vec<Result<
             Ok(out)
         }
         ReviewScope::Filter(f) => {
-            let (sql, args) = filter_sql(f, &format!("{select} WHERE c.removed_at IS NULL AND c.review_state = 'pending'"));
+            let (sql, args) = filter_sql(
+                f,
+                &format!("{select} WHERE c.removed_at IS NULL AND c.review_state = 'pending'"),
+            );
             let mut stmt = tx.prepare(&format!("{sql} ORDER BY c.id"))?;
             let rows = stmt.query_map(params_from_iter(args.iter()), map)?;
             Ok(rows.map(|r| r.map(Ok)).collect::<rusqlite::Result<_>>()?)
@@ -161,9 +164,14 @@ impl Store {
         let at = self.now();
         let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
         if note.is_some_and(|n| n.chars().count() > 2000) {
-            return Err(StoreError::Refused("notes are limited to 2,000 characters".into()));
+            return Err(StoreError::Refused(
+                "notes are limited to 2,000 characters".into(),
+            ));
         }
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_busy)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
         let targets = load_targets(&tx, &req.scope)?;
         if let (ReviewScope::Filter(_), Some(expected)) = (&req.scope, req.expected_count) {
             if targets.len() as u64 != expected {
@@ -174,44 +182,72 @@ impl Store {
             }
         }
         let single = matches!(&req.scope, ReviewScope::Ids(ids) if ids.len() == 1);
-        let mut summary = ReviewSummary { acted: 0, skipped: 0, total_amount: Decimal::ZERO, outcomes: vec![] };
+        let mut summary = ReviewSummary {
+            acted: 0,
+            skipped: 0,
+            total_amount: Decimal::ZERO,
+            outcomes: vec![],
+        };
         let mut touched = BTreeSet::new();
         for t in targets {
             let t = match t {
                 Ok(t) => t,
                 Err(id) => {
                     summary.skipped += 1;
-                    summary.outcomes.push(ReviewOutcome { id, done: false, message: format!("Charge {id} not found") });
+                    summary.outcomes.push(ReviewOutcome {
+                        id,
+                        done: false,
+                        message: format!("Charge {id} not found"),
+                    });
                     continue;
                 }
             };
             if let Err(message) = check_target(&t, req) {
                 summary.skipped += 1;
-                summary.outcomes.push(ReviewOutcome { id: t.id, done: false, message });
+                summary.outcomes.push(ReviewOutcome {
+                    id: t.id,
+                    done: false,
+                    message,
+                });
                 continue;
             }
             apply(&tx, &at, actor, &t, req, note, single)?;
             summary.acted += 1;
             summary.total_amount += dec(&t.amount)?;
             touched.insert(t.period.clone());
-            summary.outcomes.push(ReviewOutcome { id: t.id, done: true, message: format!("Charge {} {}", t.id, req.action.past()) });
+            summary.outcomes.push(ReviewOutcome {
+                id: t.id,
+                done: true,
+                message: format!("Charge {} {}", t.id, req.action.past()),
+            });
         }
         for p in &touched {
             periods::bump_counter(&tx, p)?;
         }
         if !single && summary.acted > 0 && req.action != ReviewAction::Restore {
-            let event = if req.action == ReviewAction::Approve { "charge.bulk_approved" } else { "charge.bulk_rejected" };
+            let event = if req.action == ReviewAction::Approve {
+                "charge.bulk_approved"
+            } else {
+                "charge.bulk_rejected"
+            };
             let scope = match &req.scope {
                 ReviewScope::Ids(ids) => json!({"ids": ids}),
-                ReviewScope::Filter(f) => json!({"period": f.period, "reason": f.reason, "source": f.source, "search": f.search}),
+                ReviewScope::Filter(f) => {
+                    json!({"period": f.period, "reason": f.reason, "source": f.source, "search": f.search})
+                }
             };
-            audit::insert(&tx, &at, actor, &AuditEvent {
-                event,
-                target_type: Some("charge"),
-                target_id: None,
-                period: touched.iter().next().cloned(),
-                details: json!({"count": summary.acted, "total_amount": summary.total_amount.to_string(), "scope": scope, "skipped": summary.skipped, "note": note}),
-            })?;
+            audit::insert(
+                &tx,
+                &at,
+                actor,
+                &AuditEvent {
+                    event,
+                    target_type: Some("charge"),
+                    target_id: None,
+                    period: touched.iter().next().cloned(),
+                    details: json!({"count": summary.acted, "total_amount": summary.total_amount.to_string(), "scope": scope, "skipped": summary.skipped, "note": note}),
+                },
+            )?;
         }
         tx.commit().map_err(map_busy)?;
         Ok(summary)
@@ -226,20 +262,37 @@ fn check_target(t: &Target, req: &ReviewRequest) -> Result<(), String> {
         ReviewAction::Approve | ReviewAction::Reject if t.removed || t.state != "pending" => {
             Err(format!("Charge {} is not in the review queue", t.id))
         }
-        ReviewAction::Restore if t.removed || t.state != "rejected" => Err(format!("Charge {} is not rejected", t.id)),
+        ReviewAction::Restore if t.removed || t.state != "rejected" => {
+            Err(format!("Charge {} is not rejected", t.id))
+        }
         ReviewAction::Approve => {
-            let effective = req.override_.as_ref().and_then(|o| o.pi_email.clone()).or_else(|| t.pi_email.clone());
+            let effective = req
+                .override_
+                .as_ref()
+                .and_then(|o| o.pi_email.clone())
+                .or_else(|| t.pi_email.clone());
             if effective.as_deref().is_some_and(is_valid_email) {
                 Ok(())
             } else {
-                Err(format!("charge {} has no valid PI email; set one or reject it", t.id))
+                Err(format!(
+                    "charge {} has no valid PI email; set one or reject it",
+                    t.id
+                ))
             }
         }
         _ => Ok(()),
     }
 }
 
-fn apply(tx: &Transaction<'_>, at: &str, actor: &Actor, t: &Target, req: &ReviewRequest, note: Option<&str>, single: bool) -> Result<()> {
+fn apply(
+    tx: &Transaction<'_>,
+    at: &str,
+    actor: &Actor,
+    t: &Target,
+    req: &ReviewRequest,
+    note: Option<&str>,
+    single: bool,
+) -> Result<()> {
     let (state, log_action) = match req.action {
         ReviewAction::Approve => ("approved", "approved"),
         ReviewAction::Reject => ("rejected", "rejected"),
@@ -247,7 +300,10 @@ fn apply(tx: &Transaction<'_>, at: &str, actor: &Actor, t: &Target, req: &Review
     };
     tx.prepare_cached("UPDATE charges SET review_state = ?2, reviewed_by = ?3, reviewed_at = ?4, review_note = ?5 WHERE id = ?1")?
         .execute(params![t.id, state, actor.name, at, note])?;
-    let ovr = req.override_.as_ref().filter(|_| single && req.action == ReviewAction::Approve);
+    let ovr = req
+        .override_
+        .as_ref()
+        .filter(|_| single && req.action == ReviewAction::Approve);
     if let Some(o) = ovr {
         tx.execute(
             "UPDATE charges SET ovr_pi_email = coalesce(?2, ovr_pi_email), ovr_project_id = coalesce(?3, ovr_project_id),
@@ -274,7 +330,18 @@ fn apply(tx: &Transaction<'_>, at: &str, actor: &Actor, t: &Target, req: &Review
         if req.action == ReviewAction::Reject {
             details["reason"] = json!(note);
         }
-        audit::insert(tx, at, actor, &AuditEvent { event, target_type: Some("charge"), target_id: Some(t.id.to_string()), period: Some(t.period.clone()), details })?;
+        audit::insert(
+            tx,
+            at,
+            actor,
+            &AuditEvent {
+                event,
+                target_type: Some("charge"),
+                target_id: Some(t.id.to_string()),
+                period: Some(t.period.clone()),
+                details,
+            },
+        )?;
     }
     Ok(())
 }

@@ -31,7 +31,9 @@ pub struct SourceInfo {
 pub(crate) fn find_id(conn: &Connection, name: &str) -> Result<Option<(i64, String)>> {
     Ok(conn
         .prepare_cached("SELECT id, name FROM sources WHERE name_key = ?1")?
-        .query_row([ocb_core::source::source_key(name)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([ocb_core::source::source_key(name)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?)
 }
 
@@ -80,11 +82,22 @@ impl Store {
         source_type: &str,
     ) -> Result<bool> {
         let at = self.now();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(crate::map_busy)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(crate::map_busy)?;
         if find_id(&tx, name)?.is_some() {
             return Ok(false);
         }
-        create(&tx, &at, actor, name, display_name, source_type, &actor.channel)?;
+        create(
+            &tx,
+            &at,
+            actor,
+            name,
+            display_name,
+            source_type,
+            &actor.channel,
+        )?;
         tx.commit()?;
         Ok(true)
     }
@@ -124,9 +137,16 @@ mod tests {
     #[test]
     fn sources_are_case_insensitive() {
         let mut s = store();
-        assert!(s.add_source(&Actor::cli("a"), "AWS", None, "file").expect("add"));
-        assert!(!s.add_source(&Actor::cli("a"), "aws", None, "file").expect("add"));
-        assert_eq!(s.find_source("Aws").expect("find").map(|x| x.1).as_deref(), Some("AWS"));
+        assert!(s
+            .add_source(&Actor::cli("a"), "AWS", None, "file")
+            .expect("add"));
+        assert!(!s
+            .add_source(&Actor::cli("a"), "aws", None, "file")
+            .expect("add"));
+        assert_eq!(
+            s.find_source("Aws").expect("find").map(|x| x.1).as_deref(),
+            Some("AWS")
+        );
         assert_eq!(s.list_sources().expect("list").len(), 1);
     }
 }

@@ -4,7 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "openchargeback", version, about = "Chargeback for research computing: FOCUS billing data in, statements and journals out", arg_required_else_help = true, propagate_version = true)]
+#[command(
+    name = "openchargeback",
+    version,
+    about = "Chargeback for research computing: FOCUS billing data in, statements and journals out",
+    arg_required_else_help = true,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -287,5 +293,6 @@ pub struct DemoArgs {
 }
 
 pub fn parse_period(s: &str) -> Result<ocb_core::period::Period, String> {
-    s.parse().map_err(|e: ocb_core::period::PeriodParseError| e.to_string())
+    s.parse()
+        .map_err(|e: ocb_core::period::PeriodParseError| e.to_string())
 }

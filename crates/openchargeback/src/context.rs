@@ -19,8 +19,10 @@ impl Ctx {
     /// Loads the configuration (printing warnings unless `--quiet`).
     pub fn load(global: Global) -> Result<Self, CliError> {
         let cwd = std::env::current_dir()?;
-        let source = ocb_config::locate(global.config.as_deref(), &env_var, &cwd).map_err(config_error)?;
-        let loaded = ocb_config::load(&source, &env_var, &cwd).map_err(|e| config_error(ConfigError::Invalid(e)))?;
+        let source =
+            ocb_config::locate(global.config.as_deref(), &env_var, &cwd).map_err(config_error)?;
+        let loaded = ocb_config::load(&source, &env_var, &cwd)
+            .map_err(|e| config_error(ConfigError::Invalid(e)))?;
         if !global.quiet && !global.json {
             if loaded.used_defaults {
                 eprintln!("no configuration file found; using defaults");
@@ -30,18 +32,32 @@ impl Ctx {
             }
         }
         crate::logging::init(&loaded.config, &global);
-        Ok(Self { global, config: loaded.config })
+        Ok(Self {
+            global,
+            config: loaded.config,
+        })
     }
 
     /// The actor of CLI actions: `--as`, else the OS user.
     pub fn actor(&self) -> Actor {
-        let name = self.global.as_user.clone().or_else(|| env_var("USER")).or_else(|| env_var("LOGNAME")).or_else(|| env_var("USERNAME")).unwrap_or_else(|| "cli".into());
+        let name = self
+            .global
+            .as_user
+            .clone()
+            .or_else(|| env_var("USER"))
+            .or_else(|| env_var("LOGNAME"))
+            .or_else(|| env_var("USERNAME"))
+            .unwrap_or_else(|| "cli".into());
         Actor::cli(&name)
     }
 
     /// Opens (creating and migrating on first use) the database.
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.config.database.path, OpenMode::Create, self.config.database.busy_timeout_ms)?)
+        Ok(Store::open(
+            &self.config.database.path,
+            OpenMode::Create,
+            self.config.database.busy_timeout_ms,
+        )?)
     }
 
     /// Opens the database read-only if it exists (dry runs never create it).
@@ -50,18 +66,29 @@ impl Ctx {
         if !path.exists() {
             return Ok(None);
         }
-        Ok(Some(Store::open(path, OpenMode::ReadOnly, self.config.database.busy_timeout_ms)?))
+        Ok(Some(Store::open(
+            path,
+            OpenMode::ReadOnly,
+            self.config.database.busy_timeout_ms,
+        )?))
     }
 
     /// Formats an amount with the configured currency.
     pub fn money(&self, amount: ocb_core::Decimal) -> String {
-        ocb_core::amount::MoneyDisplay { amount, currency: &self.config.currency }.to_string()
+        ocb_core::amount::MoneyDisplay {
+            amount,
+            currency: &self.config.currency,
+        }
+        .to_string()
     }
 
     /// Show progress bars?
     pub fn progress(&self) -> bool {
         use std::io::IsTerminal;
-        !self.global.json && !self.global.quiet && !self.global.no_progress && std::io::stderr().is_terminal()
+        !self.global.json
+            && !self.global.quiet
+            && !self.global.no_progress
+            && std::io::stderr().is_terminal()
     }
 }
 

@@ -19,12 +19,22 @@ pub struct CliError {
 impl CliError {
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { exit: 2, code: "usage", message: message.into(), details: json!(null) }
+        Self {
+            exit: 2,
+            code: "usage",
+            message: message.into(),
+            details: json!(null),
+        }
     }
 
     /// An error with exit 1 and a JSON code.
     pub fn fail(code: &'static str, message: impl Into<String>) -> Self {
-        Self { exit: 1, code, message: message.into(), details: json!(null) }
+        Self {
+            exit: 1,
+            code,
+            message: message.into(),
+            details: json!(null),
+        }
     }
 
     /// Prints the error (JSON document on stdout with `--json`, else `error: …` on stderr).

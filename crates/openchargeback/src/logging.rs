@@ -67,7 +67,11 @@ impl<S: Subscriber> Layer<S> for LineLayer {
         let now = chrono::Utc::now();
         let line = match self.format {
             LogFormat::Splunk => {
-                let mut s = format!("{} {:<5} {name}", now.format("%Y-%m-%dT%H:%M:%SZ"), level.as_str());
+                let mut s = format!(
+                    "{} {:<5} {name}",
+                    now.format("%Y-%m-%dT%H:%M:%SZ"),
+                    level.as_str()
+                );
                 for (k, v) in &fields {
                     let _ = write!(s, " {k}={}", splunk_value(v));
                 }
@@ -75,7 +79,11 @@ impl<S: Subscriber> Layer<S> for LineLayer {
             }
             LogFormat::Json => {
                 let mut m = serde_json::Map::new();
-                m.insert("timestamp".into(), now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into());
+                m.insert(
+                    "timestamp".into(),
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        .into(),
+                );
                 m.insert("level".into(), level.as_str().into());
                 m.insert("event".into(), name.into());
                 for (k, v) in fields {
@@ -116,7 +124,12 @@ pub fn init(config: &Config, global: &Global) {
         if let Some(dir) = p.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        std::fs::OpenOptions::new().create(true).append(true).open(p).ok().map(std::sync::Mutex::new)
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+            .map(std::sync::Mutex::new)
     });
     let layer = LineLayer {
         format: config.logging.format,

@@ -1,4 +1,9 @@
 //! `openchargeback`: the command-line entry point.
+// Ingest parses on one thread and frees on another; glibc malloc serialises that on arena
+// locks (measured: a third of ingest time). mimalloc frees cross-thread without contention.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     openchargeback::run()
 }

@@ -9,7 +9,11 @@ pub struct Table {
 
 impl Table {
     pub fn new(title: Option<&str>, header: &[&str]) -> Self {
-        Self { title: title.map(str::to_string), header: header.iter().map(|s| s.to_string()).collect(), rows: vec![] }
+        Self {
+            title: title.map(str::to_string),
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: vec![],
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -47,7 +51,13 @@ impl Table {
         };
         out.push_str(&line(&self.header));
         out.push('\n');
-        out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        out.push_str(
+            &widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
         out.push('\n');
         for r in &self.rows {
             out.push_str(&line(r));
@@ -58,12 +68,18 @@ impl Table {
 }
 
 fn looks_numeric(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || ",.-$ ".contains(c)) && s.chars().any(|c| c.is_ascii_digit())
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_digit() || ",.-$ ".contains(c))
+        && s.chars().any(|c| c.is_ascii_digit())
 }
 
 /// Two-column key/value table.
 pub fn facts(title: &str, rows: &[(&str, String)]) -> String {
-    let w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = format!("{title}\n");
     for (k, v) in rows {
         out.push_str(&format!("  {k:<w$}  {v}\n"));

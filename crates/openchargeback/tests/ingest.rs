@@ -15,10 +15,23 @@ fn upstream_samples_dry_run_then_import_with_exact_totals() {
     let inst = Instance::new();
     // Independent sums (Python decimal over the files): AWS 19086.75, Azure 735.25, HPC 0.00,
     // Storage 45.00, IT Storage 360.00 → 20227.00; rows 25 + 4 + 9 + 15 + 6.
-    let expected = [("aws_2025-01.csv", 25, "19086.75"), ("azure_2025-01.csv", 4, "735.25"), ("hpc_2025-01.csv", 9, "0.00"), ("storage_2025-01.csv", 15, "45.00"), ("it_storage_2025-01.csv", 6, "360.00")];
+    let expected = [
+        ("aws_2025-01.csv", 25, "19086.75"),
+        ("azure_2025-01.csv", 4, "735.25"),
+        ("hpc_2025-01.csv", 9, "0.00"),
+        ("storage_2025-01.csv", 15, "45.00"),
+        ("it_storage_2025-01.csv", 6, "360.00"),
+    ];
     for ((file, source), (_, rows, total)) in JAN_2025.iter().zip(expected) {
         let f = sample(file);
-        let args = ["ingest", f.to_str().expect("utf8"), "--source", source, "--period", "2025-01"];
+        let args = [
+            "ingest",
+            f.to_str().expect("utf8"),
+            "--source",
+            source,
+            "--period",
+            "2025-01",
+        ];
         let (code, dry) = inst.json(&[&args[..], &["--dry-run"]].concat());
         assert_eq!(code, 0, "{dry}");
         let r = &dry["files"][0];
@@ -27,7 +40,10 @@ fn upstream_samples_dry_run_then_import_with_exact_totals() {
         assert_eq!(r["inserted"], rows);
         assert_eq!(d(r["total_cost"].as_str().expect("string")), d(total));
         if *file == "aws_2025-01.csv" {
-            assert!(!inst.db().exists(), "a dry run must not create the database");
+            assert!(
+                !inst.db().exists(),
+                "a dry run must not create the database"
+            );
         }
         let (code, real) = inst.json(&args);
         assert_eq!(code, 0, "{real}");
@@ -40,7 +56,14 @@ fn upstream_samples_dry_run_then_import_with_exact_totals() {
         assert_eq!(r["periods"][0]["period"], "2025-01");
     }
     assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 59);
-    let total: String = rusqlite::Connection::open(inst.db()).expect("db").query_row("SELECT group_concat(billed_cost, '+') FROM charges", [], |r| r.get(0)).expect("q");
+    let total: String = rusqlite::Connection::open(inst.db())
+        .expect("db")
+        .query_row(
+            "SELECT group_concat(billed_cost, '+') FROM charges",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
     let sum: Decimal = total.split('+').map(d).sum();
     assert_eq!(sum, d("20227.00"));
 }
@@ -56,9 +79,15 @@ fn focus_reference_sample_keeps_every_line_item() {
     assert_eq!(r["inserted"], 1000);
     assert_eq!(r["flagged_rows"], 1000, "no row carries pi_email");
     // Exact sum of BilledCost over the 1,000 rows, computed independently with Python's decimal.
-    assert_eq!(d(r["total_cost"].as_str().expect("string")), d("20.52022672899"));
+    assert_eq!(
+        d(r["total_cost"].as_str().expect("string")),
+        d("20.52022672899")
+    );
     assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 1000);
-    assert_eq!(inst.sql_count("SELECT count(*) FROM charges WHERE flag_reasons LIKE '%missing_pi_email%'"), 1000);
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM charges WHERE flag_reasons LIKE '%missing_pi_email%'"),
+        1000
+    );
     let (code, again) = inst.json(&["ingest", f.to_str().expect("utf8"), "--source", "AWS"]);
     assert_eq!(code, 0);
     let r = &again["files"][0];
@@ -80,7 +109,10 @@ fn generated_100k_rows_with_100_missing_pi_are_all_stored() {
     assert_eq!(r["rows_read"], 100_000);
     assert_eq!(r["inserted"], 100_000);
     assert_eq!(r["flagged_rows"], 100);
-    assert_eq!(d(r["total_cost"].as_str().expect("string")), Decimal::from_i128_with_scale(total, 4));
+    assert_eq!(
+        d(r["total_cost"].as_str().expect("string")),
+        Decimal::from_i128_with_scale(total, 4)
+    );
     let (_, again) = inst.json(&["ingest", file.to_str().expect("utf8"), "--source", "HPC"]);
     assert_eq!(again["files"][0]["unchanged"], 100_000);
     assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 100_000);
@@ -91,11 +123,22 @@ fn replace_mode_removes_and_review_survives_unchanged_rows() {
     let inst = Instance::new();
     let file = inst.path("hpc_2025-01.csv");
     generate(&file, 20, 2);
-    inst.cmd(&["ingest", file.to_str().expect("utf8"), "--source", "HPC"]).assert().success();
+    inst.cmd(&["ingest", file.to_str().expect("utf8"), "--source", "HPC"])
+        .assert()
+        .success();
     let (_, q) = inst.json(&["review", "list", "--period", "2025-01"]);
     assert_eq!(q["total"], 2);
     let id = q["items"][0]["id"].as_i64().expect("id");
-    inst.cmd(&["review", "reject", "--id", &id.to_string(), "--note", "not ours"]).assert().success();
+    inst.cmd(&[
+        "review",
+        "reject",
+        "--id",
+        &id.to_string(),
+        "--note",
+        "not ours",
+    ])
+    .assert()
+    .success();
     // Re-import the same content minus the last 5 rows: 5 removed, rejection kept.
     let text = std::fs::read_to_string(&file).expect("read");
     let lines: Vec<&str> = text.lines().collect();
@@ -104,30 +147,62 @@ fn replace_mode_removes_and_review_survives_unchanged_rows() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["files"][0]["unchanged"], 15);
     assert_eq!(v["files"][0]["removed"], 5);
-    assert_eq!(v["files"][0]["source"], "HPC", "source names are case-insensitive");
-    assert_eq!(inst.sql_count(&format!("SELECT count(*) FROM charges WHERE id = {id} AND review_state = 'rejected'")), 1);
+    assert_eq!(
+        v["files"][0]["source"], "HPC",
+        "source names are case-insensitive"
+    );
+    assert_eq!(
+        inst.sql_count(&format!(
+            "SELECT count(*) FROM charges WHERE id = {id} AND review_state = 'rejected'"
+        )),
+        1
+    );
 }
 
 #[test]
 fn closed_period_refuses_imports() {
     let inst = Instance::new();
     let f = sample("azure_2025-01.csv");
-    inst.cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"]).assert().success();
-    inst.cmd(&["periods", "close", "2025-01"]).assert().success();
-    let out = inst.cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"]).assert().code(1).get_output().stdout.clone();
+    inst.cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"])
+        .assert()
+        .success();
+    inst.cmd(&["periods", "close", "2025-01"])
+        .assert()
+        .success();
+    let out = inst
+        .cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     assert!(String::from_utf8_lossy(&out).contains("Period 2025-01 is closed; reopen it first"));
-    inst.cmd(&["periods", "reopen", "2025-01", "--reason", "late credit"]).assert().success();
-    inst.cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"]).assert().success();
+    inst.cmd(&["periods", "reopen", "2025-01", "--reason", "late credit"])
+        .assert()
+        .success();
+    inst.cmd(&["ingest", f.to_str().expect("utf8"), "-s", "Azure"])
+        .assert()
+        .success();
 }
 
 fn garbage(inst: &Instance, name: &str, bytes: &[u8], expect: &str) {
     let p = inst.path(name);
     std::fs::write(&p, bytes).expect("write");
-    let out = inst.cmd(&["ingest", p.to_str().expect("utf8"), "--source", "AWS"]).output().expect("run");
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = inst
+        .cmd(&["ingest", p.to_str().expect("utf8"), "--source", "AWS"])
+        .output()
+        .expect("run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(1), "{name}: {all}");
     assert!(!all.contains("panicked"), "{name}: {all}");
-    assert!(all.contains(expect), "{name}: expected {expect:?} in:\n{all}");
+    assert!(
+        all.contains(expect),
+        "{name}: expected {expect:?} in:\n{all}"
+    );
 }
 
 const HEAD: &str = "BillingPeriodStart,BillingPeriodEnd,ListCost,BilledCost,ResourceId,Tags\n";
@@ -136,17 +211,69 @@ const HEAD: &str = "BillingPeriodStart,BillingPeriodEnd,ListCost,BilledCost,Reso
 fn garbage_input_is_refused_with_clear_messages() {
     let inst = Instance::new();
     let ok = "2025-01-01,2025-01-31,1.00,1.00,r1,\"{\"\"pi_email\"\":\"\"a@b.edu\"\"}\"\n";
-    garbage(&inst, "binary1.csv", &[0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254], "binary1.csv");
-    garbage(&inst, "binary.csv", &(0..=255u8).cycle().take(4096).collect::<Vec<_>>(), "binary.csv");
-    garbage(&inst, "truncated.csv", format!("{HEAD}{ok}2025-01-01,2025-01-31,1.0").as_bytes(), "line 3");
-    garbage(&inst, "semicolon.csv", b"BillingPeriodStart;BilledCost;Tags\n2025-01-01;1.00;{}\n", "missing required");
-    garbage(&inst, "latin1.csv", [HEAD.as_bytes(), b"2025-01-01,2025-01-31,1.00,1.00,caf\xe9,{}\n"].concat().as_slice(), "line 2");
-    garbage(&inst, "missing.csv", b"BillingPeriodEnd,BilledCost,Tags\n2025-01-31,1.00,{}\n", "BillingPeriodStart");
-    garbage(&inst, "month13.csv", format!("{HEAD}2025-13-01,2025-01-31,1.00,1.00,r1,{{}}\n").as_bytes(), "line 2");
-    garbage(&inst, "dollars.csv", format!("{HEAD}2025-01-01,2025-01-31,1.00,\"$1,234\",r1,{{}}\n").as_bytes(), "BilledCost");
-    let big = format!("{HEAD}2025-01-01,2025-01-31,1.00,1.00,\"{}\",{{}}\n2025-01-01,2025-01-31,1.00,x,r2,{{}}\n", "x".repeat(10 * 1024 * 1024));
+    garbage(
+        &inst,
+        "binary1.csv",
+        &[0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254],
+        "binary1.csv",
+    );
+    garbage(
+        &inst,
+        "binary.csv",
+        &(0..=255u8).cycle().take(4096).collect::<Vec<_>>(),
+        "binary.csv",
+    );
+    garbage(
+        &inst,
+        "truncated.csv",
+        format!("{HEAD}{ok}2025-01-01,2025-01-31,1.0").as_bytes(),
+        "line 3",
+    );
+    garbage(
+        &inst,
+        "semicolon.csv",
+        b"BillingPeriodStart;BilledCost;Tags\n2025-01-01;1.00;{}\n",
+        "missing required",
+    );
+    garbage(
+        &inst,
+        "latin1.csv",
+        [
+            HEAD.as_bytes(),
+            b"2025-01-01,2025-01-31,1.00,1.00,caf\xe9,{}\n",
+        ]
+        .concat()
+        .as_slice(),
+        "line 2",
+    );
+    garbage(
+        &inst,
+        "missing.csv",
+        b"BillingPeriodEnd,BilledCost,Tags\n2025-01-31,1.00,{}\n",
+        "BillingPeriodStart",
+    );
+    garbage(
+        &inst,
+        "month13.csv",
+        format!("{HEAD}2025-13-01,2025-01-31,1.00,1.00,r1,{{}}\n").as_bytes(),
+        "line 2",
+    );
+    garbage(
+        &inst,
+        "dollars.csv",
+        format!("{HEAD}2025-01-01,2025-01-31,1.00,\"$1,234\",r1,{{}}\n").as_bytes(),
+        "BilledCost",
+    );
+    let big = format!(
+        "{HEAD}2025-01-01,2025-01-31,1.00,1.00,\"{}\",{{}}\n2025-01-01,2025-01-31,1.00,x,r2,{{}}\n",
+        "x".repeat(10 * 1024 * 1024)
+    );
     garbage(&inst, "bigfield.csv", big.as_bytes(), "line 3");
-    assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 0, "refused files store nothing");
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM charges"),
+        0,
+        "refused files store nothing"
+    );
     assert!(inst.sql_count("SELECT count(*) FROM imports WHERE status = 'failed'") >= 9);
 }
 
@@ -155,14 +282,26 @@ fn skip_invalid_imports_good_rows_and_writes_rejects() {
     let inst = Instance::new();
     let p = inst.path("mixed.csv");
     std::fs::write(&p, format!("{HEAD}2025-01-01,2025-01-31,1.00,1.00,r1,{{}}\n2025-01-01,2025-01-31,1.00,\"$1,234\",r2,{{}}\n2025-01-01,2025-01-31,2.50,2.50,r3,{{}}\n")).expect("write");
-    let (code, v) = inst.json(&["ingest", p.to_str().expect("utf8"), "-s", "AWS", "--skip-invalid"]);
+    let (code, v) = inst.json(&[
+        "ingest",
+        p.to_str().expect("utf8"),
+        "-s",
+        "AWS",
+        "--skip-invalid",
+    ]);
     assert_eq!(code, 0, "{v}");
     let r = &v["files"][0];
     assert_eq!(r["rows_read"], 3);
     assert_eq!(r["inserted"], 2);
     assert_eq!(r["rejected"], 1);
-    let rejects = std::fs::read_to_string(r["rejects_path"].as_str().expect("rejects path")).expect("read rejects");
-    assert!(rejects.starts_with("BillingPeriodStart,BillingPeriodEnd,ListCost,BilledCost,ResourceId,Tags,_line,_reason"), "{rejects}");
+    let rejects = std::fs::read_to_string(r["rejects_path"].as_str().expect("rejects path"))
+        .expect("read rejects");
+    assert!(
+        rejects.starts_with(
+            "BillingPeriodStart,BillingPeriodEnd,ListCost,BilledCost,ResourceId,Tags,_line,_reason"
+        ),
+        "{rejects}"
+    );
     assert!(rejects.contains("\"$1,234\""), "{rejects}");
 }
 
@@ -174,7 +313,14 @@ fn sigkill_mid_import_leaves_nothing_and_next_run_imports_everything() {
     inst.cmd(&["periods", "open", "2025-01"]).assert().success();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("openchargeback"))
         .current_dir(inst.dir.path())
-        .args(["-c", inst.path("config.yaml").to_str().expect("utf8"), "ingest", file.to_str().expect("utf8"), "-s", "HPC"])
+        .args([
+            "-c",
+            inst.path("config.yaml").to_str().expect("utf8"),
+            "ingest",
+            file.to_str().expect("utf8"),
+            "-s",
+            "HPC",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -183,14 +329,22 @@ fn sigkill_mid_import_leaves_nothing_and_next_run_imports_everything() {
     let wal = inst.path("billing.db-wal");
     let started = std::time::Instant::now();
     while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 4 * 1024 * 1024 {
-        assert!(started.elapsed().as_secs() < 60, "import never started writing");
-        assert!(child.try_wait().expect("poll").is_none(), "import finished before it could be killed; make the file larger");
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "import never started writing"
+        );
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "import finished before it could be killed; make the file larger"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     let conn = rusqlite::Connection::open(inst.db()).expect("open");
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
     assert_eq!(check, "ok");
     assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 0);
     assert_eq!(inst.sql_count("SELECT count(*) FROM imports"), 0);

@@ -14,7 +14,13 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<u64> {
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     let header = "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ListCost,ContractedCost,BilledCost,EffectiveCost,ResourceId,ResourceName,ServiceName,Tags\n";
     f.write_all(header.as_bytes())?;
-    let services = ["Amazon EC2", "Amazon S3", "HPC Cluster", "Research Storage - Scratch", "Azure Virtual Machines"];
+    let services = [
+        "Amazon EC2",
+        "Amazon S3",
+        "HPC Cluster",
+        "Research Storage - Scratch",
+        "Azure Virtual Machines",
+    ];
     for i in 0..rows {
         let list = (i * 7919) % 500_000;
         let billed = list * 85 / 100;
@@ -51,12 +57,28 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
     eprintln!("generating {rows} rows …");
     let bytes = generate(&csv, rows)?;
     let config = work.join("config.yaml");
-    std::fs::write(&config, format!("database:\n  path: {}\noutput:\n  import_dir: {}\n", db.display(), work.join("imports").display()))?;
+    std::fs::write(
+        &config,
+        format!(
+            "database:\n  path: {}\noutput:\n  import_dir: {}\n",
+            db.display(),
+            work.join("imports").display()
+        ),
+    )?;
     let exe = std::env::current_exe()?;
     let mut results = Vec::new();
     for label in ["empty period", "re-import (all unchanged)", "dry run"] {
         let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["-c", &config.display().to_string(), "--no-progress", "-q", "ingest", &csv.display().to_string(), "-s", "AWS"]);
+        cmd.args([
+            "-c",
+            &config.display().to_string(),
+            "--no-progress",
+            "-q",
+            "ingest",
+            &csv.display().to_string(),
+            "-s",
+            "AWS",
+        ]);
         if label == "dry run" {
             cmd.arg("--dry-run");
         }
@@ -66,11 +88,21 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
         let secs = start.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
-            return Err(CliError::fail("internal", format!("benchmark ingest failed: {stderr}")));
+            return Err(CliError::fail(
+                "internal",
+                format!("benchmark ingest failed: {stderr}"),
+            ));
         }
-        let peak_kib: u64 = stderr.lines().find_map(|l| l.strip_prefix("peak_rss_kib=")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let peak_kib: u64 = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak_rss_kib="))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
         let rate = rows as f64 / secs;
-        println!("{label:<28} {rows} rows  {secs:>6.2} s  {rate:>10.0} rows/s  peak RSS {:.0} MiB", peak_kib as f64 / 1024.0);
+        println!(
+            "{label:<28} {rows} rows  {secs:>6.2} s  {rate:>10.0} rows/s  peak RSS {:.0} MiB",
+            peak_kib as f64 / 1024.0
+        );
         results.push((label, secs, rate, peak_kib));
     }
     println!("input: {} MiB at {}", bytes / (1 << 20), csv.display());
@@ -80,5 +112,8 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
 /// Peak resident set size of this process (Linux `VmHWM`), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -26,15 +26,27 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
                 facts(
                     "Configuration is valid",
                     &[
-                        ("Config file", c.config_path.as_deref().map(path).unwrap_or_else(|| "(defaults)".into())),
+                        (
+                            "Config file",
+                            c.config_path
+                                .as_deref()
+                                .map(path)
+                                .unwrap_or_else(|| "(defaults)".into())
+                        ),
                         ("Database", path(&c.database.path)),
                         ("PDF dir", path(&c.output.pdf_dir)),
                         ("Journal dir", path(&c.output.journal_dir)),
                         ("Email dir", path(&c.output.email_dir)),
                         ("Import dir", path(&c.output.import_dir)),
                         ("Backup dir", path(&c.output.backup_dir)),
-                        ("Flag patterns (config file)", c.review.flag_patterns.join(" | ")),
-                        ("Fund/org patterns (config file)", c.review.fund_org_patterns.join(" | ")),
+                        (
+                            "Flag patterns (config file)",
+                            c.review.flag_patterns.join(" | ")
+                        ),
+                        (
+                            "Fund/org patterns (config file)",
+                            c.review.fund_org_patterns.join(" | ")
+                        ),
                     ]
                 )
             );

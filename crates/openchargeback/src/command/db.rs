@@ -17,7 +17,9 @@ pub fn run(ctx: &Ctx, cmd: DbCommand) -> Result<ExitCode, CliError> {
                 }
             }
             if ctx.global.json {
-                super::print_json(&serde_json::json!({"ok": problems.is_empty(), "problems": problems}));
+                super::print_json(
+                    &serde_json::json!({"ok": problems.is_empty(), "problems": problems}),
+                );
             } else if problems.is_empty() {
                 println!("Database OK: {}", store.path().display());
             } else {
@@ -25,7 +27,11 @@ pub fn run(ctx: &Ctx, cmd: DbCommand) -> Result<ExitCode, CliError> {
                     eprintln!("problem: {p}");
                 }
             }
-            Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

@@ -12,11 +12,31 @@ use std::process::ExitCode;
 
 /// The sample month: five sources of January 2025 (HPC is 100% subsidised).
 const FILES: [(&str, &str, &str); 5] = [
-    ("aws_2025-01.csv", "AWS", include_str!("../../demo/aws_2025-01.csv")),
-    ("azure_2025-01.csv", "Azure", include_str!("../../demo/azure_2025-01.csv")),
-    ("hpc_2025-01.csv", "HPC", include_str!("../../demo/hpc_2025-01.csv")),
-    ("storage_2025-01.csv", "Storage", include_str!("../../demo/storage_2025-01.csv")),
-    ("it_storage_2025-01.csv", "IT Storage", include_str!("../../demo/it_storage_2025-01.csv")),
+    (
+        "aws_2025-01.csv",
+        "AWS",
+        include_str!("../../demo/aws_2025-01.csv"),
+    ),
+    (
+        "azure_2025-01.csv",
+        "Azure",
+        include_str!("../../demo/azure_2025-01.csv"),
+    ),
+    (
+        "hpc_2025-01.csv",
+        "HPC",
+        include_str!("../../demo/hpc_2025-01.csv"),
+    ),
+    (
+        "storage_2025-01.csv",
+        "Storage",
+        include_str!("../../demo/storage_2025-01.csv"),
+    ),
+    (
+        "it_storage_2025-01.csv",
+        "IT Storage",
+        include_str!("../../demo/it_storage_2025-01.csv"),
+    ),
 ];
 
 const DEMO_CONFIG: &str = r#"# OpenChargeback demo instance (created by `openchargeback demo`).
@@ -48,7 +68,9 @@ imports:
 "#;
 
 fn is_empty_dir(dir: &Path) -> bool {
-    std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true)
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
 }
 
 pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
@@ -56,7 +78,10 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     std::fs::create_dir_all(&dir)?;
     let dir = std::fs::canonicalize(&dir)?;
     if dir.exists() && !is_empty_dir(&dir) && !args.force {
-        return Err(CliError::fail("usage", format!("{} is not empty; use --force to reuse it", dir.display())));
+        return Err(CliError::fail(
+            "usage",
+            format!("{} is not empty; use --force to reuse it", dir.display()),
+        ));
     }
     if args.force && dir.join("billing.db").exists() {
         for f in ["billing.db", "billing.db-wal", "billing.db-shm"] {
@@ -66,14 +91,21 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data)?;
     let config_path = dir.join("config.yaml");
-    std::fs::write(&config_path, DEMO_CONFIG.replace("{DIR}", &dir.display().to_string()))?;
+    std::fs::write(
+        &config_path,
+        DEMO_CONFIG.replace("{DIR}", &dir.display().to_string()),
+    )?;
     let mut g = global;
     g.config = Some(config_path.clone());
     let json = g.json;
     let ctx = Ctx::load(g)?;
     let settings = super::ingest::settings(&ctx);
     let mut store = ctx.store()?;
-    let actor = ocb_store::Actor { name: "system".into(), channel: "demo".into(), role: None };
+    let actor = ocb_store::Actor {
+        name: "system".into(),
+        channel: "demo".into(),
+        role: None,
+    };
     let mut reports = Vec::new();
     for (name, source, content) in FILES {
         let path = data.join(name);
@@ -88,50 +120,109 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
             skip_invalid: false,
             actor: actor.clone(),
         };
-        let report = ocb_ingest::ingest(Database::Write(&mut store), &settings, &req, &mut NoProgress)?;
+        let report = ocb_ingest::ingest(
+            Database::Write(&mut store),
+            &settings,
+            &req,
+            &mut NoProgress,
+        )?;
         if !report.succeeded() {
-            return Err(CliError::fail("internal", format!("demo import of {name} failed: {:?}", report.failure)));
+            return Err(CliError::fail(
+                "internal",
+                format!("demo import of {name} failed: {:?}", report.failure),
+            ));
         }
         reports.push(report);
     }
     let jan: ocb_core::period::Period = "2025-01".parse().expect("valid period");
     let review = review_month(&mut store, &actor)?;
-    store.transition_period(&actor, jan, ocb_core::period::PeriodAction::Close, Some("Demo month reviewed and closed"))?;
-    let period = store.get_period(jan)?.ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
+    store.transition_period(
+        &actor,
+        jan,
+        ocb_core::period::PeriodAction::Close,
+        Some("Demo month reviewed and closed"),
+    )?;
+    let period = store
+        .get_period(jan)?
+        .ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
     if json {
-        super::print_json(&serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period}));
+        super::print_json(
+            &serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period}),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("OpenChargeback demo — January 2025");
     for r in &reports {
-        println!("  imported {:<24} {:>3} rows, {} flagged, total {}", r.filename, r.totals.rows_read, r.totals.flagged_rows, ctx.money(r.totals.total_cost));
+        println!(
+            "  imported {:<24} {:>3} rows, {} flagged, total {}",
+            r.filename,
+            r.totals.rows_read,
+            r.totals.flagged_rows,
+            ctx.money(r.totals.total_cost)
+        );
     }
     println!("  review: {}", review.join("; "));
-    println!("  period 2025-01 {}: billable total {} ({} charges)", period.status, ctx.money(period.billable_total), period.billable_count);
+    println!(
+        "  period 2025-01 {}: billable total {} ({} charges)",
+        period.status,
+        ctx.money(period.billable_total),
+        period.billable_count
+    );
     println!();
     println!("Instance:  {}", dir.display());
     println!("Config:    {}", config_path.display());
     println!("Database:  {}", ctx.config.database.path.display());
-    println!("Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01", config_path.display());
+    println!(
+        "Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01",
+        config_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// The documented review of the demo month: GPU training runs are legitimate research compute
 /// (approved); Secure File Services volumes are approved except the census PII volume, which the
 /// demo treats as billed to the wrong unit (rejected, with a note).
-fn review_month(store: &mut ocb_store::Store, actor: &ocb_store::Actor) -> Result<Vec<String>, CliError> {
+fn review_month(
+    store: &mut ocb_store::Store,
+    actor: &ocb_store::Actor,
+) -> Result<Vec<String>, CliError> {
     use ocb_store::{ChargeFilter, ReviewAction, ReviewRequest, ReviewScope};
-    let queue = |reason: &str| ChargeFilter { period: Some("2025-01".into()), reason: Some(reason.into()), ..Default::default() };
-    let (census, _, _) = store.review_queue(&ChargeFilter { search: Some("census-pii".into()), ..queue("pattern_match") }, None)?;
+    let queue = |reason: &str| ChargeFilter {
+        period: Some("2025-01".into()),
+        reason: Some(reason.into()),
+        ..Default::default()
+    };
+    let (census, _, _) = store.review_queue(
+        &ChargeFilter {
+            search: Some("census-pii".into()),
+            ..queue("pattern_match")
+        },
+        None,
+    )?;
     let mut said = Vec::new();
     if !census.is_empty() {
         let ids = census.iter().map(|c| c.id).collect();
-        let req = ReviewRequest { action: ReviewAction::Reject, scope: ReviewScope::Ids(ids), note: Some("Census PII storage is billed to the Census office, not research".into()), override_: None, expected_count: None };
+        let req = ReviewRequest {
+            action: ReviewAction::Reject,
+            scope: ReviewScope::Ids(ids),
+            note: Some("Census PII storage is billed to the Census office, not research".into()),
+            override_: None,
+            expected_count: None,
+        };
         let s = store.review(actor, &req)?;
         said.push(format!("rejected {} census PII volume", s.acted));
     }
-    let req = ReviewRequest { action: ReviewAction::Approve, scope: ReviewScope::Filter(queue("pattern_match")), note: Some("Checked with the PI".into()), override_: None, expected_count: None };
+    let req = ReviewRequest {
+        action: ReviewAction::Approve,
+        scope: ReviewScope::Filter(queue("pattern_match")),
+        note: Some("Checked with the PI".into()),
+        override_: None,
+        expected_count: None,
+    };
     let s = store.review(actor, &req)?;
-    said.push(format!("approved {} GPU and secure-storage charges", s.acted));
+    said.push(format!(
+        "approved {} GPU and secure-storage charges",
+        s.acted
+    ));
     Ok(said)
 }

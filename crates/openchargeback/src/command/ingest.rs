@@ -18,7 +18,11 @@ pub(crate) fn settings(ctx: &Ctx) -> IngestSettings {
             .imports
             .known_sources
             .iter()
-            .map(|k| KnownSource { name: k.name.clone(), display_name: Some(k.display_name.clone()), import_mode: Some(k.import_mode) })
+            .map(|k| KnownSource {
+                name: k.name.clone(),
+                display_name: Some(k.display_name.clone()),
+                import_mode: Some(k.import_mode),
+            })
             .collect(),
         default_mode: c.imports.default_mode,
         import_dir: c.output.import_dir.clone(),
@@ -40,7 +44,9 @@ fn bar(ctx: &Ctx, name: &str) -> Bar {
         return Bar(None);
     }
     let b = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} rows ({per_sec}) {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} rows ({per_sec}) {elapsed}")
+    {
         b.set_style(style);
     }
     b.set_message(name.to_string());
@@ -51,13 +57,24 @@ fn bar(ctx: &Ctx, name: &str) -> Bar {
 pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
     let settings = settings(ctx);
     let mut reports = Vec::new();
-    let mut store = if args.dry_run { None } else { Some(ctx.store()?) };
-    let read_store = if args.dry_run { ctx.store_if_exists()? } else { None };
+    let mut store = if args.dry_run {
+        None
+    } else {
+        Some(ctx.store()?)
+    };
+    let read_store = if args.dry_run {
+        ctx.store_if_exists()?
+    } else {
+        None
+    };
     if let Some(s) = &store {
         ocb_ingest::clean_orphan_artefacts(s, &settings.import_dir)?;
     }
     for path in &args.paths {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let source = match &args.source {
             Some(s) => s.clone(),
             None => match ctx.config.detect_source(&name) {
@@ -74,7 +91,13 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
             filename: None,
             source,
             expected_period: args.period,
-            mode: args.mode.map(|m| if m == Mode::Upsert { ImportMode::Upsert } else { ImportMode::Replace }),
+            mode: args.mode.map(|m| {
+                if m == Mode::Upsert {
+                    ImportMode::Upsert
+                } else {
+                    ImportMode::Replace
+                }
+            }),
             dry_run: args.dry_run,
             skip_invalid: args.skip_invalid,
             actor: ctx.actor(),
@@ -90,7 +113,12 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
             b.finish_and_clear();
         }
         if let (Some(dest), Some(src)) = (&args.errors_file, &report.errors_path) {
-            std::fs::copy(src, dest).map_err(|e| CliError::fail("internal", format!("copying error report to {}: {e}", dest.display())))?;
+            std::fs::copy(src, dest).map_err(|e| {
+                CliError::fail(
+                    "internal",
+                    format!("copying error report to {}: {e}", dest.display()),
+                )
+            })?;
         }
         if !ctx.global.json && !ctx.global.quiet {
             print!("{}", human(ctx, &report));
@@ -105,7 +133,11 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
     if ctx.global.json {
         super::print_json(&serde_json::json!({"files": reports}));
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn human(ctx: &Ctx, r: &ImportReport) -> String {
@@ -113,7 +145,9 @@ fn human(ctx: &Ctx, r: &ImportReport) -> String {
     let title = match (r.dry_run, r.succeeded()) {
         (true, _) => "Import Summary (Dry run — nothing written)",
         (false, true) => "Import Summary",
-        (false, false) => "Import Summary (refused — nothing written; counts show what the file holds)",
+        (false, false) => {
+            "Import Summary (refused — nothing written; counts show what the file holds)"
+        }
     };
     let periods: Vec<&str> = r.periods.iter().map(|p| p.period.as_str()).collect();
     let mut out = facts(
@@ -122,14 +156,24 @@ fn human(ctx: &Ctx, r: &ImportReport) -> String {
             ("File", r.filename.clone()),
             ("Source", r.source.clone()),
             ("Mode", r.mode.clone()),
-            ("Period(s)", if periods.is_empty() { "-".into() } else { periods.join(", ") }),
+            (
+                "Period(s)",
+                if periods.is_empty() {
+                    "-".into()
+                } else {
+                    periods.join(", ")
+                },
+            ),
             ("Rows read", t.rows_read.to_string()),
             ("Inserted", t.inserted.to_string()),
             ("Updated", t.updated.to_string()),
             ("Unchanged", t.unchanged.to_string()),
             ("Removed", t.removed.to_string()),
             ("Rejected", t.rejected.to_string()),
-            ("Flagged", format!("{} ({})", t.flagged_rows, ctx.money(t.flagged_cost))),
+            (
+                "Flagged",
+                format!("{} ({})", t.flagged_rows, ctx.money(t.flagged_cost)),
+            ),
             ("Total", ctx.money(t.total_cost)),
             ("Status", r.status.clone()),
         ],
@@ -146,10 +190,19 @@ fn human(ctx: &Ctx, r: &ImportReport) -> String {
             (Some(c), None) => format!("{c}: "),
             _ => String::new(),
         };
-        out.push_str(&format!("error: {}{cell}{} ({})\n", prefix(&e.line), e.message, e.code));
+        out.push_str(&format!(
+            "error: {}{cell}{} ({})\n",
+            prefix(&e.line),
+            e.message,
+            e.code
+        ));
     }
     if r.error_count > 20 {
-        let full = r.errors_path.clone().map(|p| format!(" (full list: {p})")).unwrap_or_default();
+        let full = r
+            .errors_path
+            .clone()
+            .map(|p| format!(" (full list: {p})"))
+            .unwrap_or_default();
         out.push_str(&format!("… and {} more{full}\n", r.error_count - 20));
     }
     if let Some(p) = &r.rejects_path {

@@ -36,7 +36,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
 fn version(json: bool) -> Result<ExitCode, CliError> {
     let v = env!("CARGO_PKG_VERSION");
     if json {
-        println!("{}", serde_json::json!({"name": "openchargeback", "version": v, "schema_version": ocb_store::SCHEMA_VERSION}));
+        println!(
+            "{}",
+            serde_json::json!({"name": "openchargeback", "version": v, "schema_version": ocb_store::SCHEMA_VERSION})
+        );
     } else {
         println!("openchargeback version {v}");
     }

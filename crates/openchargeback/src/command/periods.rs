@@ -15,9 +15,12 @@ pub fn run(ctx: &Ctx, cmd: PeriodsCommand) -> Result<ExitCode, CliError> {
     let actor = ctx.actor();
     let (period, outcome) = match cmd {
         PeriodsCommand::List { status } => return list(ctx, &store, status.as_deref()),
-        PeriodsCommand::Open { period, notes } => (period, store.open_period(&actor, period, notes.as_deref())?),
+        PeriodsCommand::Open { period, notes } => {
+            (period, store.open_period(&actor, period, notes.as_deref())?)
+        }
         PeriodsCommand::Close { period, notes } => {
-            let outcome = store.transition_period(&actor, period, PeriodAction::Close, notes.as_deref())?;
+            let outcome =
+                store.transition_period(&actor, period, PeriodAction::Close, notes.as_deref())?;
             if let (PeriodTransition::Done(_), Some(info)) = (&outcome, store.get_period(period)?) {
                 if info.flagged_count > 0 && !ctx.global.json {
                     eprintln!(
@@ -33,21 +36,39 @@ pub fn run(ctx: &Ctx, cmd: PeriodsCommand) -> Result<ExitCode, CliError> {
             if reason.trim().is_empty() {
                 return Err(CliError::usage("--reason must not be blank"));
             }
-            (period, store.transition_period(&actor, period, PeriodAction::Reopen, Some(&reason))?)
+            (
+                period,
+                store.transition_period(&actor, period, PeriodAction::Reopen, Some(&reason))?,
+            )
         }
         PeriodsCommand::Finalize { period, notes, yes } => {
-            if !yes && std::io::stdin().is_terminal() && !ctx.global.json && !confirm(&format!("Finalize {period}? This cannot be undone. [y/N] "))? {
+            if !yes
+                && std::io::stdin().is_terminal()
+                && !ctx.global.json
+                && !confirm(&format!("Finalize {period}? This cannot be undone. [y/N] "))?
+            {
                 println!("Not finalized.");
                 return Ok(ExitCode::SUCCESS);
             }
-            (period, store.transition_period(&actor, period, PeriodAction::Finalize, notes.as_deref())?)
+            (
+                period,
+                store.transition_period(
+                    &actor,
+                    period,
+                    PeriodAction::Finalize,
+                    notes.as_deref(),
+                )?,
+            )
         }
         PeriodsCommand::Note { period, text } => {
             if text.trim().is_empty() {
                 return Err(CliError::usage("the note must not be blank"));
             }
             store.add_period_note(&actor, period, &text)?;
-            (period, PeriodTransition::Done(format!("Note added to {period}")))
+            (
+                period,
+                PeriodTransition::Done(format!("Note added to {period}")),
+            )
         }
     };
     let message = match &outcome {
@@ -55,7 +76,9 @@ pub fn run(ctx: &Ctx, cmd: PeriodsCommand) -> Result<ExitCode, CliError> {
     };
     if ctx.global.json {
         let info = store.get_period(period)?;
-        super::print_json(&json!({"message": message, "changed": matches!(outcome, PeriodTransition::Done(_)), "period": info}));
+        super::print_json(
+            &json!({"message": message, "changed": matches!(outcome, PeriodTransition::Done(_)), "period": info}),
+        );
     } else if !ctx.global.quiet {
         println!("{message}");
     }
@@ -72,7 +95,9 @@ fn confirm(question: &str) -> Result<bool, CliError> {
 fn list(ctx: &Ctx, store: &ocb_store::Store, status: Option<&str>) -> Result<ExitCode, CliError> {
     let periods = match status {
         Some(s) => {
-            let st = PeriodStatus::parse(s).ok_or_else(|| CliError::usage(format!("unknown status '{s}' (open, closed, finalized)")))?;
+            let st = PeriodStatus::parse(s).ok_or_else(|| {
+                CliError::usage(format!("unknown status '{s}' (open, closed, finalized)"))
+            })?;
             store.list_periods_with_status(st)?
         }
         None => store.list_periods()?,
@@ -81,7 +106,20 @@ fn list(ctx: &Ctx, store: &ocb_store::Store, status: Option<&str>) -> Result<Exi
         super::print_json(&json!({"items": periods}));
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = Table::new(Some("Billing Periods"), &["Period", "Status", "Created", "Closed", "Finalized", "Billable total", "Flagged", "Statements", "Latest note"]);
+    let mut t = Table::new(
+        Some("Billing Periods"),
+        &[
+            "Period",
+            "Status",
+            "Created",
+            "Closed",
+            "Finalized",
+            "Billable total",
+            "Flagged",
+            "Statements",
+            "Latest note",
+        ],
+    );
     for p in &periods {
         t.row(vec![
             p.period.clone(),

@@ -11,7 +11,10 @@ use std::process::ExitCode;
 pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode, CliError> {
     let store = ctx.store()?;
     if store.period_status(args.period)?.is_none() {
-        return Err(CliError::fail("not_found", format!("Billing period {} not found", args.period)));
+        return Err(CliError::fail(
+            "not_found",
+            format!("Billing period {} not found", args.period),
+        ));
     }
     let rows = store.pi_summary(&args.pi_email, &args.period.to_string())?;
     let total: Decimal = rows.iter().map(|r| r.billable).sum();
@@ -24,10 +27,26 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let title = format!("Charges for {} - {}", args.pi_email, args.period);
-    let mut t = Table::new(Some(&title), &["Project", "Fund/Org", "Charges", "Billable", "Flagged", "Status"]);
+    let mut t = Table::new(
+        Some(&title),
+        &[
+            "Project", "Fund/Org", "Charges", "Billable", "Flagged", "Status",
+        ],
+    );
     for r in &rows {
-        let status = if r.flagged > 0 { format!("{} flagged", r.flagged) } else { "OK".into() };
-        t.row(vec![r.project_id.clone(), r.fund_org.clone(), r.charges.to_string(), ctx.money(r.billable), r.flagged.to_string(), status]);
+        let status = if r.flagged > 0 {
+            format!("{} flagged", r.flagged)
+        } else {
+            "OK".into()
+        };
+        t.row(vec![
+            r.project_id.clone(),
+            r.fund_org.clone(),
+            r.charges.to_string(),
+            ctx.money(r.billable),
+            r.flagged.to_string(),
+            status,
+        ]);
     }
     print!("{}", t.render());
     println!("Total: {}", ctx.money(total));

@@ -10,12 +10,26 @@ use std::process::ExitCode;
 pub fn run(ctx: &Ctx, cmd: SourcesCommand) -> Result<ExitCode, CliError> {
     let mut store = ctx.store()?;
     match cmd {
-        SourcesCommand::Add { name, display_name, source_type } => {
-            let name = ocb_core::source::check_source_name(&name).map_err(|e| CliError::usage(e.to_string()))?;
-            let known = ctx.config.known_source(&name).map(|k| k.name.clone()).unwrap_or(name);
-            let created = store.add_source(&ctx.actor(), &known, display_name.as_deref(), &source_type)?;
+        SourcesCommand::Add {
+            name,
+            display_name,
+            source_type,
+        } => {
+            let name = ocb_core::source::check_source_name(&name)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            let known = ctx
+                .config
+                .known_source(&name)
+                .map(|k| k.name.clone())
+                .unwrap_or(name);
+            let created =
+                store.add_source(&ctx.actor(), &known, display_name.as_deref(), &source_type)?;
             let stored = store.find_source(&known)?.map(|s| s.1).unwrap_or(known);
-            let message = if created { format!("Source '{stored}' created") } else { format!("Source '{stored}' already exists") };
+            let message = if created {
+                format!("Source '{stored}' created")
+            } else {
+                format!("Source '{stored}' already exists")
+            };
             if ctx.global.json {
                 super::print_json(&json!({"message": message, "created": created, "name": stored}));
             } else {
@@ -56,14 +70,48 @@ fn list(ctx: &Ctx, store: &ocb_store::Store) -> Result<ExitCode, CliError> {
         println!("No sources yet");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = Table::new(Some("Sources"), &["Name", "Display name", "Type", "Mode", "Credit fund/org", "Account", "Charges", "Last import"]);
-    let s = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() });
+    let mut t = Table::new(
+        Some("Sources"),
+        &[
+            "Name",
+            "Display name",
+            "Type",
+            "Mode",
+            "Credit fund/org",
+            "Account",
+            "Charges",
+            "Last import",
+        ],
+    );
+    let s = |v: &serde_json::Value| {
+        v.as_str().map(str::to_string).unwrap_or_else(|| {
+            if v.is_null() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        })
+    };
     for i in &items {
         let last = match i["last_import"].as_str() {
-            Some(at) => format!("{at} {} ({} rows, {} errors)", s(&i["last_import_status"]), s(&i["last_import_rows"]), s(&i["last_import_errors"])),
+            Some(at) => format!(
+                "{at} {} ({} rows, {} errors)",
+                s(&i["last_import_status"]),
+                s(&i["last_import_rows"]),
+                s(&i["last_import_errors"])
+            ),
             None => "never".into(),
         };
-        t.row(vec![s(&i["name"]), s(&i["display_name"]), s(&i["type"]), s(&i["mode"]), s(&i["credit_fund_org"]), s(&i["account"]), s(&i["charges"]), last]);
+        t.row(vec![
+            s(&i["name"]),
+            s(&i["display_name"]),
+            s(&i["type"]),
+            s(&i["mode"]),
+            s(&i["credit_fund_org"]),
+            s(&i["account"]),
+            s(&i["charges"]),
+            last,
+        ]);
     }
     print!("{}", t.render());
     Ok(ExitCode::SUCCESS)

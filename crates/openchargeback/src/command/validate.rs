@@ -18,11 +18,17 @@ pub fn run(global: Global, args: ValidateArgs) -> Result<ExitCode, CliError> {
     let reports: Vec<_> = args.paths.iter().map(|p| validate_path(p, &opts)).collect();
     let pass = reports.iter().all(|r| r.passed());
     if json {
-        super::print_json(&serde_json::json!({"files": reports, "result": if pass { "pass" } else { "fail" }}));
+        super::print_json(
+            &serde_json::json!({"files": reports, "result": if pass { "pass" } else { "fail" }}),
+        );
     } else {
         for r in &reports {
             print!("{}", render_human(r, &ctx.config.currency));
         }
     }
-    Ok(if pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -8,6 +8,12 @@ pub struct Instance {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Instance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Instance {
     pub fn new() -> Self {
         Self::with_extra("")
@@ -35,14 +41,24 @@ impl Instance {
     /// `focus-billing -c CONFIG args…` (the upstream binary name).
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("focus-billing").expect("binary built");
-        c.current_dir(self.dir.path()).arg("-c").arg(self.path("config.yaml")).args(args).env_remove("OPENCHARGEBACK_CONFIG").env_remove("FOCUS_BILLING_CONFIG");
+        c.current_dir(self.dir.path())
+            .arg("-c")
+            .arg(self.path("config.yaml"))
+            .args(args)
+            .env_remove("OPENCHARGEBACK_CONFIG")
+            .env_remove("FOCUS_BILLING_CONFIG");
         c
     }
 
     pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
         let out = self.cmd(args).arg("--json").output().expect("run");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
+        let v = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
         (out.status.code().unwrap_or(-1), v)
     }
 
@@ -53,7 +69,9 @@ impl Instance {
 }
 
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/sample").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/sample")
+        .join(name)
 }
 
 pub const JAN_2025: [(&str, &str); 5] = [
@@ -76,7 +94,11 @@ pub fn generate(path: &Path, rows: usize, missing_pi: usize) -> i128 {
         total += units;
         let billed = format!("{}.{:04}", units / 10_000, units % 10_000);
         let tags = if i < missing_pi {
-            format!("{{\"\"project_id\"\": \"\"p{}\"\", \"\"fund_org\"\": \"\"F-{}\"\"}}", i % 50, i % 7)
+            format!(
+                "{{\"\"project_id\"\": \"\"p{}\"\", \"\"fund_org\"\": \"\"F-{}\"\"}}",
+                i % 50,
+                i % 7
+            )
         } else {
             format!("{{\"\"pi_email\"\": \"\"pi{}@example.edu\"\", \"\"project_id\"\": \"\"p{}\"\", \"\"fund_org\"\": \"\"F-{}\"\"}}", i % 300, i % 50, i % 7)
         };
