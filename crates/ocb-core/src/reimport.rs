@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn decision_table() {
         let flagged = || vec![FlagReason::MissingPiEmail];
-        assert_eq!(decide(Option::None, &mut vec![]), Decision::Insert { state: None });
+        assert_eq!(
+            decide(Option::None, &mut vec![]),
+            Decision::Insert { state: None }
+        );
         assert_eq!(
             decide(Option::None, &mut flagged()),
             Decision::Insert { state: Pending }

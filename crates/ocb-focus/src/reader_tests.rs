@@ -556,6 +556,16 @@ mod parquet_files {
         }
     }
 
+    /// Found by the `reader` fuzz target: corrupt column metadata makes the parquet crate panic
+    /// ("column start and length should not be negative"); the reader reports a file error.
+    #[test]
+    fn parquet_crate_panics_become_file_errors() {
+        let bytes = include_bytes!("../testdata/fuzz-parquet-negative-column-start.parquet");
+        let err = file_error(bytes.to_vec());
+        assert_eq!(err.kind, FileErrorKind::Parquet, "{err}");
+        assert!(err.message.contains("unsupported or corrupt Parquet data"), "{err}");
+    }
+
     #[rstest]
     #[case(PqCompression::SNAPPY)]
     #[case(PqCompression::GZIP(Default::default()))]

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, ToSql, Transaction};
 
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 /// What an import is, before it runs.
@@ -137,6 +137,10 @@ pub struct FailedImport {
 pub struct ExistingCharge {
     /// Charge id.
     pub id: i64,
+    /// Identity hash.
+    pub key_hash: Hash128,
+    /// Occurrence number.
+    pub occurrence: u32,
     /// Stored content hash.
     pub content_hash: Hash128,
     /// Review state.
@@ -179,32 +183,35 @@ pub struct ImportSummary {
     pub periods: Vec<PeriodCounts>,
 }
 
-type ExistingIndex = HashMap<(Hash128, u32), ExistingCharge>;
-
 pub(crate) fn load_existing(
     conn: &Connection,
     source_id: i64,
     period: Period,
-) -> Result<ExistingIndex> {
+) -> Result<Vec<ExistingCharge>> {
+    // Sized up front: a re-import of a million charges must not double its memory while growing.
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM charges WHERE period = ?1 AND source_id = ?2")?
+        .query_row(params![period.to_string(), source_id], |r| r.get(0))?;
+    let mut index = Vec::with_capacity(count as usize);
     let mut stmt = conn.prepare_cached(
         "SELECT id, key_hash, occurrence, content_hash, review_state, removed_at IS NOT NULL
          FROM charges WHERE period = ?1 AND source_id = ?2",
     )?;
     let mut rows = stmt.query(params![period.to_string(), source_id])?;
-    let mut index = HashMap::new();
     while let Some(r) = rows.next()? {
         let key: [u8; 16] = blob16(r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?)?;
         let content: [u8; 16] = blob16(r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?)?;
         let state_text = r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?;
         let state = ReviewState::parse(state_text)
             .ok_or_else(|| StoreError::Corrupt(format!("review state {state_text:?}")))?;
-        let existing = ExistingCharge {
+        index.push(ExistingCharge {
             id: r.get(0)?,
+            key_hash: key,
+            occurrence: r.get(2)?,
             content_hash: content,
             state,
             removed: r.get(5)?,
-        };
-        index.insert((key, r.get::<_, u32>(2)?), existing);
+        });
     }
     Ok(index)
 }
@@ -216,11 +223,7 @@ fn blob16(b: &[u8]) -> Result<[u8; 16]> {
 
 impl Store {
     /// The existing charges of a (source, period) for a read-only diff (dry run).
-    pub fn existing_charges(
-        &self,
-        source_id: i64,
-        period: Period,
-    ) -> Result<HashMap<(Hash128, u32), ExistingCharge>> {
+    pub fn existing_charges(&self, source_id: i64, period: Period) -> Result<Vec<ExistingCharge>> {
         load_existing(&self.conn, source_id, period)
     }
 
@@ -635,7 +638,7 @@ impl ImportWriter<'_> {
     }
 
     /// Existing charges of this source in a period.
-    pub fn existing(&self, period: Period) -> Result<ExistingIndex> {
+    pub fn existing(&self, period: Period) -> Result<Vec<ExistingCharge>> {
         load_existing(&self.tx, self.source_id, period)
     }
 
