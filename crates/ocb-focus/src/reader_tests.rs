@@ -563,7 +563,10 @@ mod parquet_files {
         let bytes = include_bytes!("../testdata/fuzz-parquet-negative-column-start.parquet");
         let err = file_error(bytes.to_vec());
         assert_eq!(err.kind, FileErrorKind::Parquet, "{err}");
-        assert!(err.message.contains("unsupported or corrupt Parquet data"), "{err}");
+        assert!(
+            err.message.contains("unsupported or corrupt Parquet data"),
+            "{err}"
+        );
     }
 
     #[rstest]

@@ -61,8 +61,7 @@ struct ExistingIndex {
 
 impl ExistingIndex {
     fn new(mut charges: Vec<ExistingCharge>) -> Self {
-        charges
-            .sort_unstable_by(|a, b| (a.key_hash, a.occurrence).cmp(&(b.key_hash, b.occurrence)));
+        charges.sort_unstable_by_key(|c| (c.key_hash, c.occurrence));
         let seen = vec![false; charges.len()];
         Self { charges, seen }
     }
