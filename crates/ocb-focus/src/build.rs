@@ -155,7 +155,7 @@ impl RowBuilder {
             [Some(bps), bpe.as_ref(), cps.as_ref(), cpe.as_ref()],
             &mut warnings,
         );
-        let tags = self.tags(rec, &line, &mut warnings);
+        let (tags, tags_json) = self.tags(rec, &line, &mut warnings);
         let text = |pos: Option<usize>| pos.and_then(|i| owned_text(rec.cell(i)));
         let fields = ChargeFields {
             billing_period_start: bps.canonical.clone(),
@@ -174,7 +174,7 @@ impl RowBuilder {
             charge_description: text(p.description),
             sku_id: text(p.sku_id),
             sku_price_id: text(p.sku_price_id),
-            tags_json: tags.canonical_json(),
+            tags_json,
             tags_raw: match &tags {
                 TagsCell::Invalid(raw) => Some(raw.clone()),
                 _ => None,
@@ -321,21 +321,29 @@ impl RowBuilder {
         }
     }
 
+    /// The `Tags` cell and its canonical JSON.
     fn tags(
         &self,
         rec: &dyn RecordView,
         line: &LineRef,
         warnings: &mut Vec<Diagnostic>,
-    ) -> TagsCell {
+    ) -> (TagsCell, Option<String>) {
         let Some(pos) = self.pos.tags.filter(|_| self.has_tags) else {
-            return TagsCell::NoColumn;
+            return (TagsCell::NoColumn, None);
         };
         let cell = rec.cell(pos);
-        let tags = match cell {
-            _ if cell.is_null() => TagsCell::Null,
-            Cell::Map(m) => TagsCell::Object(m.clone()),
-            Cell::Text(t) | Cell::Json(t) => TagsCell::parse(Some(t)),
-            other => TagsCell::Invalid(other.as_text().unwrap_or_default().into_owned()),
+        let (tags, canonical) = match cell {
+            _ if cell.is_null() => (TagsCell::Null, None),
+            Cell::Text(t) | Cell::Json(t) => crate::tags::parse_tags(t),
+            Cell::Map(m) => {
+                let tags = TagsCell::Object(m.clone());
+                let canonical = tags.canonical_json();
+                (tags, canonical)
+            }
+            other => (
+                TagsCell::Invalid(other.as_text().unwrap_or_default().into_owned()),
+                None,
+            ),
         };
         if let TagsCell::Invalid(raw) = &tags {
             warnings.push(Diagnostic::new(
@@ -346,7 +354,7 @@ impl RowBuilder {
                 "Tags is not a JSON object: stored verbatim, the row has no tags",
             ));
         }
-        tags
+        (tags, canonical)
     }
 
     /// `{header: value-or-null}` for every extra column, `None` when there are none.

@@ -34,6 +34,7 @@ mod reader;
 mod row;
 mod source;
 mod split;
+mod tags;
 pub mod validate;
 
 pub use columns::{Columns, FocusColumn, FocusVersion};

@@ -1,17 +1,27 @@
-//! Splitting CSV bytes into records with `csv_core`, keeping what diagnostics need.
+//! Splitting CSV bytes into records, keeping what diagnostics need.
 //!
-//! The `csv` crate's `Reader` is a thin layer over `csv_core`; driving `csv_core` directly costs
-//! no speed and gives us three things the high-level reader hides: the raw bytes of each record
-//! (rejects.csv wants them verbatim when a record cannot be split, SPEC §5.5), whether the last
-//! record ended inside an open quote (a truncated file), and the blank lines that were skipped
-//! (SPEC §3.2 and §5.6: not counted as rows). Buffers are reused, so memory stays constant.
+//! This is the innermost loop of ingest. It follows `csv_core`'s RFC 4180 dialect exactly
+//! (comma, `"` quotes with `""` escapes, `\r`, `\n` or `\r\n` terminators, quotes inside an
+//! unquoted field taken literally, text after a closing quote appended to the field; the tests
+//! compare both on random input) but jumps between delimiters with `memchr` instead of walking a
+//! byte-at-a-time state machine, which made `csv_core` the largest single cost of reading.
+//!
+//! A record is parsed only once it is complete in the buffer (the buffer is compacted and, for
+//! long records, grown, then the record is parsed again from its start), so its raw bytes are
+//! one slice: rejects.csv wants them verbatim when a record cannot be split (SPEC §5.5). The
+//! splitter also reports the physical line where each record starts, whether the last record
+//! ended inside an open quote (a truncated file), and the blank lines it skipped (SPEC §3.2,
+//! §5.6). A record longer than the size limit is skipped with bounded memory and flagged.
 
-use csv_core::{ReadRecordResult, Reader as CoreReader};
+use memchr::{memchr, memchr3};
 use std::io::{self, Read};
 
 /// A record larger than this is reported as malformed and not kept (an unterminated quote early
 /// in a large file would otherwise buffer the rest of the file).
 pub(crate) const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Raw bytes kept of an oversize record.
+const OVERSIZE_RAW_KEPT: usize = 1 << 20;
 
 const INPUT_BUFFER: usize = 64 << 10;
 
@@ -24,53 +34,71 @@ pub(crate) struct RecordInfo {
     pub(crate) unterminated_quote: bool,
     /// The record ended at end of input (no line terminator).
     pub(crate) at_eof: bool,
-    /// The record exceeded the size limit; fields and raw bytes are incomplete.
+    /// The record exceeded the size limit; fields are empty and raw bytes truncated.
     pub(crate) oversize: bool,
+}
+
+/// Outcome of parsing at the front of the buffer.
+enum Parsed {
+    /// A record ends after `consumed` bytes (blank lines before it included); `at_eof` when end
+    /// of input (not a terminator) ended it, `unterminated` when that was inside a quote.
+    Record {
+        consumed: usize,
+        at_eof: bool,
+        unterminated: bool,
+    },
+    /// Only line terminators up to the end of input.
+    End,
+    /// The record continues beyond the buffered bytes.
+    NeedMore,
 }
 
 /// Streams records out of a byte source.
 pub(crate) struct Splitter<R> {
     src: R,
-    core: CoreReader,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
     pos: usize,
     len: usize,
     eof: bool,
+    pending_err: Option<io::Error>,
+    first: bool,
     fields: Vec<u8>,
     ends: Vec<usize>,
-    nfields: usize,
-    raw: Vec<u8>,
-    /// The last record's raw bytes when they are still in `buf`.
-    raw_range: Option<(usize, usize)>,
+    /// Raw bytes of the last record: `buf[raw.0..raw.1]`, or `oversize_raw`.
+    raw: (usize, usize),
+    oversize_raw: Option<Vec<u8>>,
     raw_start: usize,
     /// 1 + number of `\n` consumed so far.
     line: u64,
     prev_ended_cr: bool,
     blank_lines: u64,
     info: RecordInfo,
-    first: bool,
 }
 
 impl<R: Read> Splitter<R> {
     pub(crate) fn new(src: R) -> Self {
+        Self::with_capacity(src, INPUT_BUFFER)
+    }
+
+    /// A splitter with a given initial buffer size (small sizes exercise refills in tests).
+    pub(crate) fn with_capacity(src: R, capacity: usize) -> Self {
         Self {
             src,
-            core: CoreReader::new(),
-            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
+            buf: vec![0; capacity.max(4)],
             pos: 0,
             len: 0,
             eof: false,
-            fields: vec![0; 4096],
-            ends: vec![0; 64],
-            nfields: 0,
-            raw: Vec::with_capacity(4096),
-            raw_range: None,
+            pending_err: None,
+            first: true,
+            fields: Vec::with_capacity(4096),
+            ends: Vec::with_capacity(64),
+            raw: (0, 0),
+            oversize_raw: None,
             raw_start: 0,
             line: 1,
             prev_ended_cr: false,
             blank_lines: 0,
             info: RecordInfo::default(),
-            first: true,
         }
     }
 
@@ -89,164 +117,186 @@ impl<R: Read> Splitter<R> {
     }
 
     fn read_one(&mut self, limit: usize) -> io::Result<bool> {
-        // Raw bytes stay in the input buffer (`seg..pos`) unless the record spans a refill; only
-        // then are they copied out, so the common record costs no extra copy.
-        self.raw.clear();
-        self.raw_range = None;
-        let start_line = self.line;
-        let mut seg = self.pos;
-        let mut outlen = 0;
-        let mut endlen = 0;
-        let mut oversize = false;
-        let mut fed_eof = false;
+        self.oversize_raw = None;
+        if self.first {
+            self.first_fill()?;
+        }
         loop {
-            if self.pos == self.len && !self.eof {
-                oversize |= self.spill(seg, limit);
-                self.fill()?;
-                seg = self.pos;
-            }
-            let input = &self.buf[self.pos..self.len];
-            fed_eof = fed_eof || input.is_empty();
-            let (res, nin, nout, nend) =
-                self.core
-                    .read_record(input, &mut self.fields[outlen..], &mut self.ends[endlen..]);
-            self.line += count_newlines(&input[..nin]);
-            self.pos += nin;
-            outlen += nout;
-            endlen += nend;
-            match res {
-                ReadRecordResult::InputEmpty => {}
-                ReadRecordResult::OutputFull => {
-                    if oversize || outlen >= limit {
-                        // Keep memory bounded: overwrite the output from the start. The record
-                        // is reported as oversize, so its fields are never used.
-                        oversize = true;
-                        outlen = 0;
-                    } else {
-                        let n = self.fields.len() * 2;
-                        self.fields.resize(n, 0);
-                    }
-                }
-                ReadRecordResult::OutputEndsFull => {
-                    if oversize || endlen >= limit / 8 {
-                        oversize = true;
-                        endlen = 0;
-                    } else {
-                        let n = self.ends.len() * 2;
-                        self.ends.resize(n, 0);
-                    }
-                }
-                ReadRecordResult::Record => {
-                    if self.raw.is_empty() && !oversize {
-                        self.raw_range = Some((seg, self.pos));
-                    } else {
-                        oversize |= self.spill(seg, limit);
-                    }
-                    self.nfields = endlen;
-                    self.finish_record(start_line, fed_eof, oversize);
+            let data = &self.buf[self.pos..self.len];
+            match parse(data, self.eof, &mut self.fields, &mut self.ends) {
+                Parsed::Record {
+                    consumed,
+                    at_eof,
+                    unterminated,
+                } => {
+                    let start = self.pos;
+                    self.pos += consumed;
+                    self.raw = (start, self.pos);
+                    self.finish_record(at_eof, unterminated, false);
                     return Ok(true);
                 }
-                ReadRecordResult::End => {
-                    self.spill(seg, limit);
-                    let lead = leading_blanks(&self.raw, self.prev_ended_cr);
+                Parsed::End => {
+                    let lead = leading_blanks(data, self.prev_ended_cr);
                     self.blank_lines += lead.blanks;
+                    self.line += lead.newlines;
+                    self.pos = self.len;
                     return Ok(false);
+                }
+                Parsed::NeedMore => {
+                    if self.len - self.pos >= limit {
+                        self.skip_oversize(limit)?;
+                        return Ok(true);
+                    }
+                    self.fill_more()?;
                 }
             }
         }
     }
 
-    /// Copies `seg..pos` of the input buffer to `raw`; true when that would pass `limit`.
-    fn spill(&mut self, seg: usize, limit: usize) -> bool {
-        let chunk = &self.buf[seg..self.pos];
-        if self.raw.len() + chunk.len() > limit {
-            return true;
+    /// Reads the first bytes and drops a UTF-8 BOM (not part of the first header name, SPEC
+    /// §3.2). At least three bytes are read so that a BOM split over small reads is still seen.
+    fn first_fill(&mut self) -> io::Result<()> {
+        self.first = false;
+        while self.len < 3 && !self.eof {
+            self.fill_more()?;
         }
-        self.raw.extend_from_slice(chunk);
-        false
+        if self.buf[..self.len].starts_with(b"\xEF\xBB\xBF") {
+            self.pos = 3;
+        }
+        Ok(())
     }
 
-    /// Raw bytes of the last record, including leading blank lines and its terminator.
-    fn raw(&self) -> &[u8] {
-        match self.raw_range {
-            Some((a, b)) => &self.buf[a..b],
-            None => &self.raw,
+    /// Moves unread bytes to the front, grows a full buffer, and reads more. A read error is
+    /// raised once the bytes before it have been used, so rows before it are still read.
+    fn fill_more(&mut self) -> io::Result<()> {
+        if let Some(e) = self.pending_err.take() {
+            return Err(e);
         }
-    }
-
-    fn fill(&mut self) -> io::Result<()> {
-        self.pos = 0;
-        self.len = 0;
-        // The first fill reads at least three bytes (unless the input is shorter) so that a BOM
-        // split over several small reads is still recognised.
-        let want = if self.first { 3 } else { 1 };
-        while self.len < want {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            let n = self.buf.len() * 2;
+            self.buf.resize(n, 0);
+        }
+        // Fill the buffer (decoders return small chunks): a long record is then parsed again
+        // only once per doubling, not once per chunk.
+        while self.len < self.buf.len() {
             match self.src.read(&mut self.buf[self.len..]) {
                 Ok(0) => {
-                    self.eof = self.len == 0;
+                    self.eof = true;
                     break;
                 }
                 Ok(n) => self.len += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.len > self.pos => {
+                    self.pending_err = Some(e);
+                    break;
+                }
                 Err(e) => return Err(e),
-            }
-        }
-        if self.first {
-            self.first = false;
-            // A UTF-8 BOM is not part of the first header name (SPEC §3.2).
-            if self.buf[..self.len].starts_with(b"\xEF\xBB\xBF") {
-                self.pos = 3;
             }
         }
         Ok(())
     }
 
-    /// Works out where the record really starts: `csv_core` swallows line terminators before a
-    /// record, which are blank lines (or the `\n` completing the previous record's `\r\n`).
-    fn finish_record(&mut self, start_line: u64, fed_eof: bool, oversize: bool) {
-        let lead = leading_blanks(self.raw(), self.prev_ended_cr);
+    /// Works out where the record really starts: terminators before a record are blank lines
+    /// (or the `\n` completing the previous record's `\r\n`).
+    fn finish_record(&mut self, at_eof: bool, unterminated: bool, oversize: bool) {
+        let raw = self.raw_bytes();
+        let lead = leading_blanks(raw, self.prev_ended_cr);
+        let body = &raw[lead.bytes.min(raw.len())..];
+        let ended_cr = body.last() == Some(&b'\r');
+        let newlines = count_newlines(raw);
         self.blank_lines += lead.blanks;
         self.raw_start = lead.bytes;
-        let raw = self.raw();
-        let body = &raw[self.raw_start.min(raw.len())..];
-        let ended_cr = body.last() == Some(&b'\r');
-        // csv_core returns a record from an empty input only when end of input completed it.
-        let at_eof = fed_eof;
-        let unterminated_quote = at_eof && !oversize && ends_in_quote(body);
-        self.prev_ended_cr = ended_cr;
         self.info = RecordInfo {
-            line: start_line + lead.newlines,
-            unterminated_quote,
+            line: self.line + lead.newlines,
+            unterminated_quote: unterminated && at_eof,
             at_eof,
             oversize,
         };
+        self.line += newlines;
+        self.prev_ended_cr = ended_cr;
+    }
+
+    /// Skips a record longer than `limit` without keeping it: a quote-aware scan to its end that
+    /// keeps only the first bytes as raw text.
+    fn skip_oversize(&mut self, limit: usize) -> io::Result<()> {
+        let keep = limit.min(OVERSIZE_RAW_KEPT);
+        let mut raw = self.buf[self.pos..self.len.min(self.pos + keep)].to_vec();
+        let mut scan = Scan::default();
+        let mut newlines = 0u64;
+        let mut lead = None;
+        let mut at_eof = false;
+        let mut total = 0usize;
+        loop {
+            let data = &self.buf[self.pos..self.len];
+            let (used, done) = scan.feed(data);
+            newlines += count_newlines(&data[..used]);
+            total += used;
+            if lead.is_none() {
+                lead = Some(leading_blanks(data, self.prev_ended_cr));
+            }
+            self.pos += used;
+            if done {
+                break;
+            }
+            if self.eof {
+                at_eof = true;
+                break;
+            }
+            self.pos = self.len;
+            self.fill_more()?;
+            let room = keep.saturating_sub(raw.len());
+            raw.extend_from_slice(&self.buf[..self.len.min(room)]);
+        }
+        raw.truncate(total.min(keep));
+        let lead = lead.unwrap_or_default();
+        self.fields.clear();
+        self.ends.clear();
+        self.blank_lines += lead.blanks;
+        self.raw_start = lead.bytes.min(raw.len());
+        self.prev_ended_cr = scan.ended_cr;
+        self.oversize_raw = Some(raw);
+        self.info = RecordInfo {
+            line: self.line + lead.newlines,
+            unterminated_quote: false,
+            at_eof,
+            oversize: true,
+        };
+        self.line += newlines;
+        Ok(())
+    }
+
+    fn raw_bytes(&self) -> &[u8] {
+        match &self.oversize_raw {
+            Some(raw) => raw,
+            None => &self.buf[self.raw.0..self.raw.1],
+        }
     }
 
     /// A line holding only spaces/tabs is blank, not a one-field record.
     fn is_blank_record(&self) -> bool {
-        self.nfields == 1
+        self.ends.len() == 1
             && !self.info.oversize
             && self.raw_body().iter().all(|b| matches!(b, b' ' | b'\t'))
     }
 
     /// Number of fields of the last record.
     pub(crate) fn field_count(&self) -> usize {
-        self.nfields
+        self.ends.len()
     }
 
     /// All field bytes of the last record, concatenated.
     pub(crate) fn field_bytes(&self) -> &[u8] {
-        let end = if self.nfields == 0 {
-            0
-        } else {
-            self.ends[self.nfields - 1]
-        };
-        &self.fields[..end]
+        &self.fields
     }
 
     /// Field end offsets (into [`Splitter::field_bytes`]) of the last record.
     pub(crate) fn ends(&self) -> &[usize] {
-        &self.ends[..self.nfields]
+        &self.ends
     }
 
     /// Field `i` of the last record.
@@ -257,7 +307,7 @@ impl<R: Read> Splitter<R> {
 
     /// Raw bytes of the last record without leading blank lines and the trailing terminator.
     pub(crate) fn raw_body(&self) -> &[u8] {
-        let raw = self.raw();
+        let raw = self.raw_bytes();
         let body = &raw[self.raw_start.min(raw.len())..];
         let mut end = body.len();
         while end > 0 && matches!(body[end - 1], b'\n' | b'\r') {
@@ -274,6 +324,128 @@ impl<R: Read> Splitter<R> {
     /// Gives back the byte source.
     pub(crate) fn into_inner(self) -> R {
         self.src
+    }
+}
+
+/// Parses one record at the front of `data` into `fields`/`ends` (cleared first). At end of
+/// input (`eof`) an unfinished record is complete.
+fn parse(data: &[u8], eof: bool, fields: &mut Vec<u8>, ends: &mut Vec<usize>) -> Parsed {
+    fields.clear();
+    ends.clear();
+    let Some(mut i) = data.iter().position(|&b| b != b'\r' && b != b'\n') else {
+        return if eof { Parsed::End } else { Parsed::NeedMore };
+    };
+    // One iteration per field; `i` is at the field start.
+    loop {
+        let mut quoted_open = false;
+        if data.get(i) == Some(&b'"') {
+            // Quoted part: copy up to each quote; `""` is one quote, any other quote closes.
+            i += 1;
+            loop {
+                match memchr(b'"', &data[i..]) {
+                    None => {
+                        if !eof {
+                            return Parsed::NeedMore;
+                        }
+                        fields.extend_from_slice(&data[i..]);
+                        i = data.len();
+                        quoted_open = true;
+                        break;
+                    }
+                    Some(q) => {
+                        fields.extend_from_slice(&data[i..i + q]);
+                        i += q + 1;
+                        match data.get(i) {
+                            Some(b'"') => {
+                                fields.push(b'"');
+                                i += 1;
+                            }
+                            None if !eof => return Parsed::NeedMore,
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+        // Unquoted part (the whole field, or text after a closing quote, kept like csv_core).
+        match memchr3(b',', b'\r', b'\n', &data[i..]) {
+            None => {
+                if !eof {
+                    return Parsed::NeedMore;
+                }
+                fields.extend_from_slice(&data[i..]);
+                ends.push(fields.len());
+                return Parsed::Record {
+                    consumed: data.len(),
+                    at_eof: true,
+                    unterminated: quoted_open,
+                };
+            }
+            Some(p) => {
+                fields.extend_from_slice(&data[i..i + p]);
+                ends.push(fields.len());
+                i += p;
+                if data[i] == b',' {
+                    i += 1;
+                    if i == data.len() && !eof {
+                        return Parsed::NeedMore;
+                    }
+                    continue;
+                }
+                return Parsed::Record {
+                    consumed: i + 1,
+                    at_eof: false,
+                    unterminated: false,
+                };
+            }
+        }
+    }
+}
+
+/// A quote-aware scan to the end of a record, fed in chunks (oversize records only).
+#[derive(Default)]
+struct Scan {
+    state: ScanState,
+    started: bool,
+    ended_cr: bool,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+enum ScanState {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl Scan {
+    /// Consumes bytes up to and including the record terminator: (bytes used, record ended).
+    fn feed(&mut self, data: &[u8]) -> (usize, bool) {
+        use ScanState::*;
+        for (i, &b) in data.iter().enumerate() {
+            if !self.started {
+                if b == b'\r' || b == b'\n' {
+                    continue;
+                }
+                self.started = true;
+            }
+            let terminator = b == b'\r' || b == b'\n';
+            self.state = match (self.state, b) {
+                (FieldStart | Unquoted | QuoteInQuoted, _) if terminator => {
+                    self.ended_cr = b == b'\r';
+                    return (i + 1, true);
+                }
+                (FieldStart, b'"') => Quoted,
+                (FieldStart | Unquoted | QuoteInQuoted, b',') => FieldStart,
+                (FieldStart | Unquoted, _) => Unquoted,
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (QuoteInQuoted, _) => Unquoted,
+            };
+        }
+        (data.len(), false)
     }
 }
 
@@ -315,123 +487,9 @@ fn leading_blanks(raw: &[u8], prev_ended_cr: bool) -> Leading {
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
-}
-
-/// Replays `csv_core`'s quote handling over one record: does it end inside a quoted field?
-fn ends_in_quote(record: &[u8]) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum S {
-        Start,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
-    let mut s = S::Start;
-    for &b in record {
-        s = match (s, b) {
-            (S::Start, b'"') => S::Quoted,
-            (S::Start | S::Unquoted | S::QuoteInQuoted, b',') => S::Start,
-            (S::Start | S::Unquoted, _) => S::Unquoted,
-            (S::Quoted, b'"') => S::QuoteInQuoted,
-            (S::Quoted, _) => S::Quoted,
-            (S::QuoteInQuoted, b'"') => S::Quoted,
-            (S::QuoteInQuoted, _) => S::Unquoted,
-        };
-    }
-    s == S::Quoted
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    fn split(text: &[u8]) -> (Vec<(u64, Vec<String>, RecordInfo)>, u64) {
-        let mut s = Splitter::new(text);
-        let mut out = Vec::new();
-        while let Some(info) = s.next_record(MAX_RECORD_BYTES).expect("read") {
-            let fields = (0..s.field_count())
-                .map(|i| String::from_utf8_lossy(s.field(i)).into_owned())
-                .collect();
-            out.push((info.line, fields, info));
-        }
-        (out, s.blank_lines())
-    }
-
-    fn lines(text: &[u8]) -> Vec<u64> {
-        split(text).0.iter().map(|r| r.0).collect()
-    }
-
-    #[rstest]
-    #[case(b"h1,h2\na,b\nc,d\n", &[1, 2, 3], 0)]
-    #[case(b"h1,h2\r\na,b\r\nc,d\r\n", &[1, 2, 3], 0)]
-    #[case(b"h1,h2\r\na,b\r\nc,d", &[1, 2, 3], 0)]
-    #[case(b"h1,h2\n\na,b\n\n\nc,d\n\n", &[1, 3, 6], 4)]
-    #[case(b"h1,h2\r\n\r\na,b\r\n", &[1, 3], 1)]
-    #[case(b"\n\nh1,h2\na,b", &[3, 4], 2)]
-    #[case(b"h1,h2\n\"a\nb\nc\",d\ne,f\n", &[1, 2, 5], 0)]
-    #[case(b"h1,h2\r\n\"a\r\nb\",d\r\ne,f\r\n", &[1, 2, 4], 0)]
-    #[case(b"h1,h2\n   \na,b\n\t\nc,d\n", &[1, 3, 5], 2)]
-    fn records_start_on_the_right_physical_line(
-        #[case] text: &[u8],
-        #[case] want: &[u64],
-        #[case] blanks: u64,
-    ) {
-        assert_eq!(lines(text), want);
-        assert_eq!(split(text).1, blanks);
-    }
-
-    #[test]
-    fn bom_is_removed_and_quotes_unescaped() {
-        let (recs, _) = split(b"\xEF\xBB\xBFa,\"b\"\"c\",\"d,e\"\n");
-        assert_eq!(recs[0].1, vec!["a", "b\"c", "d,e"]);
-    }
-
-    #[rstest]
-    #[case(b"a,b\n1,\"open\n2,3\n", true)]
-    #[case(b"a,b\n1,\"closed\"", false)]
-    #[case(b"a,b\n1,\"x\"\"", true)]
-    #[case(b"a,b\n1,2", false)]
-    #[case(b"a,b\n1,ab\"c", false)]
-    fn unterminated_quote_at_end_is_detected(#[case] text: &[u8], #[case] want: bool) {
-        let (recs, _) = split(text);
-        let last = recs.last().expect("a record").2;
-        assert!(last.at_eof);
-        assert_eq!(last.unterminated_quote, want);
-    }
-
-    #[test]
-    fn raw_body_excludes_blank_lines_and_terminator() {
-        let mut s = Splitter::new(&b"h\n\n\"x\ny\",z\r\n"[..]);
-        s.next_record(MAX_RECORD_BYTES).expect("read");
-        s.next_record(MAX_RECORD_BYTES).expect("read");
-        assert_eq!(s.raw_body(), b"\"x\ny\",z");
-    }
-
-    #[test]
-    fn ten_megabyte_field_is_just_a_big_field() {
-        let mut text = b"a,b\n\"".to_vec();
-        text.extend(std::iter::repeat_n(b'x', 10 << 20));
-        text.extend(b"\",2\n3,4\n");
-        let (recs, _) = split(&text);
-        assert_eq!(recs.len(), 3);
-        assert_eq!(recs[1].1[0].len(), 10 << 20);
-        assert_eq!(recs[2].0, 3);
-    }
-
-    #[test]
-    fn oversize_records_are_flagged_and_bounded() {
-        let mut text = b"a,b\n\"".to_vec();
-        text.extend(std::iter::repeat_n(b'x', 100_000));
-        text.extend(b"\",2\n3,4\n");
-        let mut s = Splitter::new(&text[..]);
-        s.next_record(1000).expect("header");
-        let info = s.next_record(1000).expect("read").expect("record");
-        assert!(info.oversize);
-        assert!(s.raw_body().len() <= 1000);
-        let next = s.next_record(1000).expect("read").expect("record");
-        assert_eq!(next.line, 3);
-        assert_eq!(s.field(0), b"3");
-    }
-}
+#[path = "split_tests.rs"]
+mod tests;

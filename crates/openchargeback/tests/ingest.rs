@@ -174,7 +174,7 @@ fn closed_period_refuses_imports() {
         .assert()
         .code(1)
         .get_output()
-        .stdout
+        .stderr
         .clone();
     assert!(String::from_utf8_lossy(&out).contains("Period 2025-01 is closed; reopen it first"));
     inst.cmd(&["periods", "reopen", "2025-01", "--reason", "late credit"])

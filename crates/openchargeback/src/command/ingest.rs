@@ -121,7 +121,9 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
             })?;
         }
         if !ctx.global.json && !ctx.global.quiet {
-            print!("{}", human(ctx, &report));
+            let (summary, problems) = human(ctx, &report);
+            print!("{summary}");
+            eprint!("{problems}");
         } else if !ctx.global.json {
             if let Some(f) = &report.failure {
                 eprintln!("error: {}: {}", report.filename, f.message);
@@ -140,7 +142,8 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn human(ctx: &Ctx, r: &ImportReport) -> String {
+/// The summary table (stdout) and the warnings, errors and refusal (stderr).
+fn human(ctx: &Ctx, r: &ImportReport) -> (String, String) {
     let t = &r.totals;
     let title = match (r.dry_run, r.succeeded()) {
         (true, _) => "Import Summary (Dry run — nothing written)",
@@ -178,6 +181,8 @@ fn human(ctx: &Ctx, r: &ImportReport) -> String {
             ("Status", r.status.clone()),
         ],
     );
+    let summary = out;
+    let mut out = String::new();
     for w in r.warnings.iter().take(20) {
         out.push_str(&format!("warning: {}{}\n", prefix(&w.line), w.message));
     }
@@ -205,16 +210,17 @@ fn human(ctx: &Ctx, r: &ImportReport) -> String {
             .unwrap_or_default();
         out.push_str(&format!("… and {} more{full}\n", r.error_count - 20));
     }
+    let mut summary = summary;
     if let Some(p) = &r.rejects_path {
-        out.push_str(&format!("Rejected rows written to: {p}\n"));
+        summary.push_str(&format!("Rejected rows written to: {p}\n"));
     }
     if let Some(p) = &r.errors_path {
-        out.push_str(&format!("Error report: {p}\n"));
+        summary.push_str(&format!("Error report: {p}\n"));
     }
     if let Some(f) = &r.failure {
         out.push_str(&format!("Import refused: {}\n", f.message));
     }
-    out
+    (summary, out)
 }
 
 fn prefix(line: &str) -> String {
