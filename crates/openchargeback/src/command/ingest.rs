@@ -153,7 +153,7 @@ fn human(ctx: &Ctx, r: &ImportReport) -> (String, String) {
         }
     };
     let periods: Vec<&str> = r.periods.iter().map(|p| p.period.as_str()).collect();
-    let mut out = facts(
+    let out = facts(
         title,
         &[
             ("File", r.filename.clone()),
