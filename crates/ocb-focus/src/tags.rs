@@ -29,7 +29,8 @@ fn flat_string_object(text: &str) -> Option<(TagsCell, Option<String>)> {
         return None;
     }
     i = skip_ws(b, i + 1);
-    let mut map = Map::new();
+    // Sized up front: growing the index map entry by entry costs more than the count.
+    let mut map = Map::with_capacity(memchr::memchr_iter(b':', b).count());
     let mut canonical = String::with_capacity(text.len());
     canonical.push('{');
     if b.get(i) == Some(&b'}') {

@@ -475,31 +475,34 @@ fn stream(
     let (tx, rx) = sync_channel::<Vec<Item>>(8);
     let expected = req.expected_period;
     let (consumed, stats) = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || {
-            let mut reader = reader;
-            let mut prep = Preparer::new(settings, expected);
-            let mut batch = Vec::with_capacity(BATCH);
-            while let Some(r) = reader.next_row() {
-                batch.push(match r {
-                    RowResult::Row(row) => {
-                        let (c, w) = prep.prepare(row);
-                        Item::Row(Box::new(c), w)
+        let producer = std::thread::Builder::new()
+            .name("ocb-reader".into())
+            .spawn_scoped(scope, move || {
+                let mut reader = reader;
+                let mut prep = Preparer::new(settings, expected);
+                let mut batch = Vec::with_capacity(BATCH);
+                while let Some(r) = reader.next_row() {
+                    batch.push(match r {
+                        RowResult::Row(row) => {
+                            let (c, w) = prep.prepare(row);
+                            Item::Row(Box::new(c), w)
+                        }
+                        RowResult::Rejected(rr) => Item::Rejected(rr),
+                    });
+                    if batch.len() == BATCH
+                        && tx
+                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .is_err()
+                    {
+                        return reader.finish();
                     }
-                    RowResult::Rejected(rr) => Item::Rejected(rr),
-                });
-                if batch.len() == BATCH
-                    && tx
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
-                    return reader.finish();
                 }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            reader.finish()
-        });
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
+                }
+                reader.finish()
+            })
+            .expect("the OS can start the reader thread");
         let mut consumed: Result<u64, IngestError> = Ok(0);
         for batch in rx.iter() {
             let n = batch.len() as u64;
