@@ -250,25 +250,7 @@ impl Store {
                 "import",
             )?,
         };
-        tx.execute(
-            "INSERT INTO imports (uuid, status, created_at, actor, channel, source, source_id, filename, path, mode,
-                                  expected_period, skip_invalid)
-             VALUES (?1, 'committed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                header.uuid,
-                started,
-                actor.name,
-                actor.channel,
-                header.source,
-                source_id,
-                header.filename,
-                header.path,
-                header.mode.as_str(),
-                header.expected_period.map(|p| p.to_string()),
-                header.skip_invalid
-            ],
-        )?;
-        let import_id = tx.last_insert_rowid();
+        let import_id = insert_import_row(&tx, header, actor, &started, Some(source_id), None)?;
         Ok(ImportWriter {
             tx,
             import_id,
@@ -296,27 +278,7 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_busy)?;
         let source_id = sources::find_id(&tx, &header.source)?.map(|(id, _)| id);
-        tx.execute(
-            "INSERT INTO imports (uuid, status, created_at, actor, channel, source, source_id, filename, path, mode,
-                                  expected_period, skip_invalid, failure_kind, failure_message)
-             VALUES (?1, 'failed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                header.uuid,
-                at,
-                actor.name,
-                actor.channel,
-                header.source,
-                source_id,
-                header.filename,
-                header.path,
-                header.mode.as_str(),
-                header.expected_period.map(|p| p.to_string()),
-                header.skip_invalid,
-                failure.kind,
-                failure.message
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = insert_import_row(&tx, header, actor, &at, source_id, Some(failure))?;
         write_record(&tx, id, record)?;
         audit::insert(
             &tx,
@@ -429,6 +391,39 @@ fn totals_from(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawTotals> 
         *slot = r.get(at + i)?;
     }
     Ok(RawTotals(n, r.get(at + 7)?, r.get(at + 8)?))
+}
+
+/// The import row, `committed` while its transaction runs, or `failed` with the failure.
+fn insert_import_row(
+    conn: &Connection,
+    header: &ImportHeader,
+    actor: &Actor,
+    at: &str,
+    source_id: Option<i64>,
+    failure: Option<&FailedImport>,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO imports (uuid, status, created_at, actor, channel, source, source_id, filename, path, mode,
+                              expected_period, skip_invalid, failure_kind, failure_message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            header.uuid,
+            if failure.is_some() { "failed" } else { "committed" },
+            at,
+            actor.name,
+            actor.channel,
+            header.source,
+            source_id,
+            header.filename,
+            header.path,
+            header.mode.as_str(),
+            header.expected_period.map(|p| p.to_string()),
+            header.skip_invalid,
+            failure.map(|f| f.kind),
+            failure.map(|f| f.message.as_str())
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result<()> {
