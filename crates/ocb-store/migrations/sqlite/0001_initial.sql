@@ -152,7 +152,8 @@ CREATE TABLE charges (
 );
 
 CREATE INDEX charges_scope ON charges (period, source_id);
-CREATE INDEX charges_queue ON charges (period, review_state) WHERE removed_at IS NULL;
+-- Only queued charges are indexed: most rows never enter it, so bulk inserts stay cheap.
+CREATE INDEX charges_queue ON charges (period) WHERE review_state = 'pending' AND removed_at IS NULL;
 
 CREATE TABLE charge_events (
     id           INTEGER PRIMARY KEY,
