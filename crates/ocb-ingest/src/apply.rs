@@ -210,7 +210,7 @@ impl Run {
             return Ok(());
         }
         match (decision, existing) {
-            (Decision::Insert { state }, _) => w.insert(&c, state)?,
+            (Decision::Insert { state }, _) => w.insert(c, state)?,
             (Decision::Restore { state }, Some(e)) => w.rewrite(&e, &c, state, None)?,
             (Decision::Update { state, log }, Some(e)) => w.rewrite(&e, &c, state, log)?,
             _ => {}
