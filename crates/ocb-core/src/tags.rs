@@ -76,11 +76,14 @@ pub fn lookup(tags: &Map<String, Value>, candidates: &[String]) -> Option<String
                 found = Some(value);
             }
         }
-        if let Some(text) = found.and_then(value_text) {
-            let trimmed = text.trim();
-            if !trimmed.is_empty() {
-                return Some(trimmed.to_string());
-            }
+        // Strings (the common case) are trimmed and copied once; other values go through their text.
+        let text = match found {
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(v) => value_text(v).map(|t| t.trim().to_string()),
+            None => None,
+        };
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            return Some(t);
         }
     }
     None
