@@ -345,3 +345,159 @@ fn apply(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::store;
+    use crate::{ImportHeader, ImportRecord};
+    use ocb_core::charge::{ChargeFields, NewCharge};
+    use ocb_core::flags::FlagReason;
+    use ocb_core::period::{Period, PeriodAction};
+    use ocb_core::source::ImportMode;
+    use std::str::FromStr;
+
+    fn charge(i: u32, pi: Option<&str>, cost: &str) -> NewCharge {
+        let fields = ChargeFields {
+            billing_period_start: "2025-01-01T00:00:00Z".into(),
+            billed_cost: Decimal::from_str(cost).expect("decimal"),
+            resource_id: Some(format!("r{i}")),
+            ..Default::default()
+        };
+        let attribution = ocb_core::attribution::Attribution {
+            pi_email: pi.map(str::to_string),
+            ..Default::default()
+        };
+        NewCharge {
+            line: u64::from(i) + 1,
+            period: "2025-01".parse().expect("period"),
+            key_hash: fields.identity_hash(),
+            occurrence: 1,
+            content_hash: fields.content_hash(),
+            fields,
+            attribution,
+            reasons: vec![FlagReason::MissingProjectId],
+        }
+    }
+
+    /// Three queued charges: two with a PI (1.10 and 2.20), one without (3.30).
+    fn seeded() -> Store {
+        let mut s = store();
+        let header = ImportHeader {
+            uuid: "u1".into(),
+            source: "HPC".into(),
+            display_name: None,
+            filename: "f.csv".into(),
+            path: None,
+            mode: ImportMode::Replace,
+            expected_period: None,
+            skip_invalid: false,
+        };
+        let mut w = s.begin_import(&Actor::cli("t"), &header).expect("begin");
+        w.create_period(Period::from_str("2025-01").expect("period"))
+            .expect("period");
+        for (i, pi, cost) in [
+            (1, Some("a@x.edu"), "1.10"),
+            (2, Some("b@x.edu"), "2.20"),
+            (3, None, "3.30"),
+        ] {
+            w.insert(charge(i, pi, cost), ocb_core::charge::ReviewState::Pending)
+                .expect("insert");
+        }
+        w.commit(&ImportRecord::default()).expect("commit");
+        s
+    }
+
+    fn by_period(expected: Option<u64>) -> ReviewRequest {
+        let f = ChargeFilter {
+            period: Some("2025-01".into()),
+            ..Default::default()
+        };
+        ReviewRequest {
+            action: ReviewAction::Approve,
+            scope: ReviewScope::Filter(f),
+            note: None,
+            override_: None,
+            expected_count: expected,
+        }
+    }
+
+    #[test]
+    fn bulk_approval_skips_charges_without_a_valid_pi_and_sums_exactly() {
+        let mut s = seeded();
+        let out = s
+            .review(&Actor::cli("t"), &by_period(None))
+            .expect("review");
+        assert_eq!((out.acted, out.skipped), (2, 1));
+        assert_eq!(out.total_amount.to_string(), "3.30");
+        let (_, _, billable, total) = s.period_totals("2025-01").expect("totals");
+        assert_eq!((billable, total.to_string()), (2, "3.30".into()));
+    }
+
+    #[test]
+    fn filter_actions_refuse_when_the_queue_changed() {
+        let mut s = seeded();
+        let err = s
+            .review(&Actor::cli("t"), &by_period(Some(5)))
+            .expect_err("count differs");
+        assert_eq!(
+            err.to_string(),
+            "The review queue changed (3 charges now match); review again"
+        );
+    }
+
+    #[test]
+    fn finalized_periods_are_never_changed() {
+        let mut s = seeded();
+        let p = Period::from_str("2025-01").expect("period");
+        s.transition_period(&Actor::cli("t"), p, PeriodAction::Close, None)
+            .expect("close");
+        s.conn
+            .execute("UPDATE periods SET status = 'finalized'", [])
+            .expect("force finalized");
+        let out = s
+            .review(&Actor::cli("t"), &by_period(None))
+            .expect("review");
+        assert_eq!(out.acted, 0);
+        assert!(
+            out.outcomes
+                .iter()
+                .all(|o| o.message.contains("is finalized")),
+            "{:?}",
+            out.outcomes
+        );
+    }
+
+    #[test]
+    fn pi_summary_is_case_insensitive_and_excludes_rejected() {
+        let mut s = seeded();
+        let id = s
+            .review_queue(
+                &ChargeFilter {
+                    pi_email: Some("B@X.EDU".into()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .expect("queue")
+            .0[0]
+            .id;
+        let req = ReviewRequest {
+            action: ReviewAction::Reject,
+            scope: ReviewScope::Ids(vec![id]),
+            note: Some("no".into()),
+            override_: None,
+            expected_count: None,
+        };
+        s.review(&Actor::cli("t"), &req).expect("reject");
+        assert!(s
+            .pi_summary("B@x.edu", "2025-01")
+            .expect("summary")
+            .is_empty());
+        let a = s.pi_summary("A@X.edu", "2025-01").expect("summary");
+        assert_eq!(
+            (a.len(), a[0].flagged, a[0].project_id.as_str()),
+            (1, 1, "(no project)")
+        );
+    }
+}
