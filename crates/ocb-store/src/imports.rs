@@ -426,8 +426,24 @@ fn insert_import_row(
     Ok(conn.last_insert_rowid())
 }
 
+/// The seven row counters in column order: rows_read, inserted, updated, unchanged, rejected,
+/// removed, flagged_rows (the import row and each period row store them alike).
+fn counters(t: &ImportTotals) -> [i64; 7] {
+    [
+        t.rows_read,
+        t.inserted,
+        t.updated,
+        t.unchanged,
+        t.rejected,
+        t.removed,
+        t.flagged_rows,
+    ]
+    .map(|v| v as i64)
+}
+
 fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result<()> {
     let t = &rec.totals;
+    let c = counters(t);
     conn.execute(
         "UPDATE imports SET kind = ?2, size_bytes = ?3, sha256 = ?4, rows_read = ?5, inserted = ?6, updated = ?7,
                 unchanged = ?8, rejected = ?9, removed = ?10, flagged_rows = ?11, flagged_cost = ?12, total_cost = ?13,
@@ -438,13 +454,13 @@ fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result
             rec.kind,
             rec.size_bytes.map(|v| v as i64),
             rec.sha256,
-            t.rows_read as i64,
-            t.inserted as i64,
-            t.updated as i64,
-            t.unchanged as i64,
-            t.rejected as i64,
-            t.removed as i64,
-            t.flagged_rows as i64,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
             t.flagged_cost.to_string(),
             t.total_cost.to_string(),
             serde_json::to_string(&rec.warnings).expect("diagnostics serialise"),
@@ -462,16 +478,17 @@ fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result
     )?;
     for p in &rec.periods {
         let t = &p.totals;
+        let [r, i, u, n, j, m, f] = counters(t);
         stmt.execute(params![
             import_id,
             p.period,
-            t.rows_read as i64,
-            t.inserted as i64,
-            t.updated as i64,
-            t.unchanged as i64,
-            t.rejected as i64,
-            t.removed as i64,
-            t.flagged_rows as i64,
+            r,
+            i,
+            u,
+            n,
+            j,
+            m,
+            f,
             t.flagged_cost.to_string(),
             t.total_cost.to_string()
         ])?;
