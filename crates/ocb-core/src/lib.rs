@@ -16,6 +16,7 @@
 
 pub mod amount;
 pub mod attribution;
+pub mod billing;
 pub mod charge;
 pub mod date;
 pub mod flags;
@@ -23,6 +24,7 @@ pub mod period;
 pub mod reimport;
 pub mod source;
 pub mod spreadsheet;
+pub mod statement;
 pub mod tags;
 
 pub use rust_decimal::Decimal;
