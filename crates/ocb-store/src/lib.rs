@@ -16,6 +16,7 @@
 #![warn(clippy::unwrap_used, clippy::print_stdout)]
 
 mod audit;
+mod billing;
 mod charges;
 mod decimal;
 mod imports;
@@ -25,6 +26,7 @@ mod review;
 mod sources;
 
 pub use audit::AuditEvent;
+pub use ocb_core::billing::BillableCharge;
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use decimal::dec;
 pub use imports::{
