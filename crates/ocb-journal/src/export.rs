@@ -1,0 +1,308 @@
+//! One journal export end to end: read the period's charges, build billing lines, render the
+//! format, write the file and record the export (SPEC §10.1, §10.11, audit `export.journal`).
+//! A failed export writes nothing and is audited as `export.failed`.
+
+use crate::formats::{render_default, render_gl, render_standard, render_summary, Rendered};
+use crate::gl::build_gl;
+use crate::template::{load_template, render_template, TemplateExtras};
+use crate::{Format, JournalError};
+use chrono::{DateTime, Utc};
+use ocb_config::{Config, TimeZoneSetting};
+use ocb_core::billing::{billing_lines, AccountRules};
+use ocb_core::period::Period;
+use ocb_store::{Actor, AuditEvent, Store};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where the journal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// `output.journal_dir` with the CLI name `journal_{period}_{stamp}.csv`.
+    CliDefault,
+    /// `output.journal_dir` with the web/API name `journal_{period}_{format}_{stamp}.{ext}`.
+    Named,
+    /// An explicit file (parent directories created).
+    File(PathBuf),
+    /// Standard output: no file is stored.
+    Stdout,
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    /// The period.
+    pub period: Period,
+    /// The format.
+    pub format: Format,
+    /// Also include pending flagged charges.
+    pub include_flagged: bool,
+    /// Destination.
+    pub output: OutputTarget,
+    /// Who exports.
+    pub actor: Actor,
+}
+
+/// The export record (SPEC §10.11); also the `--json` document of `export-journal`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportRecord {
+    /// Export id.
+    pub id: String,
+    /// UTC time (RFC 3339).
+    pub exported_at: String,
+    /// Period.
+    pub period: String,
+    /// Period status at export time.
+    pub period_status: String,
+    /// Format.
+    pub format: String,
+    /// Template file name (`template` format).
+    pub template: Option<String>,
+    /// Pending flagged charges included (journals then do not reconcile with statements).
+    pub include_flagged: bool,
+    /// Data lines written.
+    pub row_count: usize,
+    /// Charges exported.
+    pub charge_count: usize,
+    /// Net charge: Σ of the billing-line amounts.
+    pub total: String,
+    /// Σ debits (gl/template).
+    pub debit_total: Option<String>,
+    /// Σ credits (gl/template).
+    pub credit_total: Option<String>,
+    /// Actor.
+    pub actor: String,
+    /// Channel.
+    pub channel: String,
+    /// File name (`-` for stdout).
+    pub file_name: String,
+    /// Stored path (`None` for stdout).
+    pub path: Option<PathBuf>,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// Warnings (open period, empty accounts, flagged charges included).
+    pub warnings: Vec<String>,
+}
+
+/// The record plus the content (printed by the caller for [`OutputTarget::Stdout`]).
+#[derive(Debug, Clone)]
+pub struct ExportOutcome {
+    /// The export record.
+    pub record: ExportRecord,
+    /// The journal bytes.
+    pub content: String,
+}
+
+/// Runs one export at time `now`; failures are audited as `export.failed`.
+pub fn export_journal(
+    store: &Store,
+    config: &Config,
+    req: &ExportRequest,
+    now: DateTime<Utc>,
+) -> Result<ExportOutcome, JournalError> {
+    match run(store, config, req, now) {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            if !matches!(e, JournalError::Store(_)) {
+                let event = AuditEvent {
+                    event: "export.failed",
+                    target_type: Some("journal"),
+                    target_id: None,
+                    period: Some(req.period.to_string()),
+                    details: json!({"format": req.format.as_str(), "include_flagged": req.include_flagged, "reason": e.to_string()}),
+                };
+                store.audit(&req.actor, &event)?;
+            }
+            Err(e)
+        }
+    }
+}
+
+fn run(
+    store: &Store,
+    config: &Config,
+    req: &ExportRequest,
+    now: DateTime<Utc>,
+) -> Result<ExportOutcome, JournalError> {
+    let period = req.period.to_string();
+    let status = store
+        .period_status(req.period)?
+        .ok_or_else(|| JournalError::PeriodNotFound(period.clone()))?;
+    let charges = store.billable_charges(&period, req.include_flagged)?;
+    let accounts = AccountRules::new(
+        config
+            .imports
+            .known_sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.account_code.as_str())),
+        &config.journal.default_account,
+    );
+    let lines = billing_lines(&charges, &accounts, config.rounding);
+    let total: Decimal = lines.iter().map(|l| l.amount).sum();
+    let mut warnings = Vec::new();
+    if status.as_str() == "open" {
+        warnings.push("period is open; figures may change".to_string());
+    }
+    if req.include_flagged {
+        warnings.push(
+            "flagged charges included: this journal does not reconcile with statements".into(),
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let (mut template, mut debit_total, mut credit_total, mut ext) =
+        (None, None, None, "csv".to_string());
+    let rendered = match req.format {
+        Format::Default => render_default(&lines, &period),
+        Format::Summary => render_summary(&lines, &period),
+        Format::Standard => render_standard(&charges, &period, config.rounding),
+        Format::Gl | Format::Template => {
+            let gl = build_gl(&lines, &period, config)?;
+            warnings.extend(gl.warnings.iter().cloned());
+            debit_total = Some(gl.debit_total.to_string());
+            credit_total = Some(gl.credit_total.to_string());
+            if req.format == Format::Gl {
+                render_gl(&gl, &period)
+            } else {
+                let src = load_template(config)?;
+                ext = src.extension();
+                template = Some(src.name.clone());
+                let extras = TemplateExtras {
+                    period: period.clone(),
+                    generated_at: display_time(config.timezone, now, "%Y-%m-%d %H:%M:%S"),
+                    export_id: id.clone(),
+                    format: req.format.to_string(),
+                    include_flagged: req.include_flagged,
+                };
+                let content = render_template(&src, &gl, &extras, config)?;
+                Rendered {
+                    rows: gl.entries.len(),
+                    content,
+                }
+            }
+        }
+    };
+    let sha256 = hex::encode(Sha256::digest(rendered.content.as_bytes()));
+    let stamp = display_time(config.timezone, now, "%Y%m%d_%H%M%S");
+    let path = match &req.output {
+        OutputTarget::Stdout => None,
+        OutputTarget::File(p) => Some(write_file(p, &rendered.content, false)?),
+        OutputTarget::CliDefault => Some(write_unique(
+            &config.output.journal_dir,
+            &format!("journal_{period}_{stamp}"),
+            "csv",
+            &rendered.content,
+        )?),
+        OutputTarget::Named => Some(write_unique(
+            &config.output.journal_dir,
+            &format!("journal_{period}_{}_{stamp}", req.format),
+            &ext,
+            &rendered.content,
+        )?),
+    };
+    let record = ExportRecord {
+        id,
+        exported_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        period: period.clone(),
+        period_status: status.as_str().to_string(),
+        format: req.format.to_string(),
+        template,
+        include_flagged: req.include_flagged,
+        row_count: rendered.rows,
+        charge_count: charges.len(),
+        total: total.to_string(),
+        debit_total,
+        credit_total,
+        actor: req.actor.name.clone(),
+        channel: req.actor.channel.clone(),
+        file_name: path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned()),
+        path,
+        sha256,
+        warnings,
+    };
+    let mut details = serde_json::to_value(&record).unwrap_or_else(|_| json!({}));
+    if let Some(map) = details.as_object_mut() {
+        // Upstream's field names, kept beside ours.
+        map.insert("total_cost".into(), json!(record.total));
+        map.insert("user".into(), json!(record.actor));
+        map.insert("filename".into(), json!(record.file_name));
+    }
+    store.audit(
+        &req.actor,
+        &AuditEvent {
+            event: "export.journal",
+            target_type: Some("journal"),
+            target_id: Some(record.id.clone()),
+            period: Some(period),
+            details,
+        },
+    )?;
+    Ok(ExportOutcome {
+        record,
+        content: rendered.content,
+    })
+}
+
+/// A timestamp in the configured zone (`timezone`), for file names and templates.
+pub fn display_time(tz: TimeZoneSetting, now: DateTime<Utc>, fmt: &str) -> String {
+    match tz {
+        TimeZoneSetting::Utc => now.format(fmt).to_string(),
+        TimeZoneSetting::Named(zone) => now.with_timezone(&zone).format(fmt).to_string(),
+        TimeZoneSetting::Local => now.with_timezone(&chrono::Local).format(fmt).to_string(),
+    }
+}
+
+/// Writes `{dir}/{stem}.{ext}`, or `{stem}-2.{ext}`, `-3` … when the name is taken.
+fn write_unique(dir: &Path, stem: &str, ext: &str, content: &str) -> Result<PathBuf, JournalError> {
+    for n in 1u32.. {
+        let name = if n == 1 {
+            format!("{stem}.{ext}")
+        } else {
+            format!("{stem}-{n}.{ext}")
+        };
+        let path = dir.join(name);
+        match write_new(&path, content, true) {
+            Ok(p) => return Ok(p),
+            Err(JournalError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("u32 range exhausted")
+}
+
+fn write_file(path: &Path, content: &str, create_new: bool) -> Result<PathBuf, JournalError> {
+    write_new(path, content, create_new)
+}
+
+/// Creates parent directories and writes the file owner-only (SPEC §15.3).
+fn write_new(path: &Path, content: &str, create_new: bool) -> Result<PathBuf, JournalError> {
+    let io = |source| JournalError::Io {
+        context: format!("writing journal {}", path.display()),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if create_new {
+        opts.create_new(true);
+    } else {
+        opts.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(content.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(path.to_path_buf())
+}
