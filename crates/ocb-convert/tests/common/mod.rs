@@ -34,7 +34,7 @@ pub fn config(files: &[&str]) -> Map<String, Value> {
 /// Compares with a checked-in golden file; `UPDATE_GOLDEN=1` rewrites it instead.
 pub fn assert_golden(actual: &[u8], rel: &str) {
     let path = fixture(rel);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, actual).expect("write golden");
         return;
