@@ -24,6 +24,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod audit;
+pub mod azure_local;
 pub mod config;
 pub mod csv_out;
 pub mod error;
