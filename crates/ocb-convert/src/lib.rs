@@ -31,6 +31,8 @@ pub mod error;
 pub mod isilon;
 pub mod kind;
 pub mod money;
+pub mod openai;
+pub mod openai_ledger;
 pub mod output;
 pub mod qumulo;
 pub mod qumulo_fs;
