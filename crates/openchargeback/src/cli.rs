@@ -69,6 +69,8 @@ pub enum Command {
     Review(ReviewCommand),
     /// Show a PI's charges in a period
     Show(ShowArgs),
+    /// Export a journal (CSV for finance) of a period
+    ExportJournal(ExportJournalArgs),
     /// Configuration
     #[command(subcommand, arg_required_else_help = true)]
     Config(ConfigCommand),
@@ -266,6 +268,23 @@ pub struct ShowArgs {
     pub pi_email: String,
     #[arg(short, long, value_parser = parse_period, required = true)]
     pub period: ocb_core::period::Period,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportJournalArgs {
+    /// Billing period YYYY-MM
+    #[arg(short, long, value_parser = parse_period, required = true)]
+    pub period: ocb_core::period::Period,
+    /// Journal format
+    #[arg(short, long, default_value = "default",
+          value_parser = ["default", "standard", "summary", "gl", "template"])]
+    pub format: String,
+    /// Output file, or - for standard output (default: output.journal_dir)
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Also include charges still flagged for review
+    #[arg(long)]
+    pub include_flagged: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,7 +1,7 @@
 //! `demo`: a self-contained instance with embedded fictional sample data (SPEC §11.3).
 //!
-//! Today it creates the instance and ingests the month; statements, email and journals join the
-//! cycle as those capabilities land.
+//! Today it creates the instance, ingests and reviews the month, closes it and exports the `gl` and
+//! `template` journals; statements and email join the cycle as those capabilities land.
 
 use crate::cli::{DemoArgs, Global};
 use crate::context::Ctx;
@@ -145,9 +145,10 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let period = store
         .get_period(jan)?
         .ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
+    let journals = export_journals(&store, &ctx, &actor, jan)?;
     if json {
         super::print_json(
-            &serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period}),
+            &serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period, "journals": journals}),
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -172,6 +173,22 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     println!("Instance:  {}", dir.display());
     println!("Config:    {}", config_path.display());
     println!("Database:  {}", ctx.config.database.path.display());
+    for j in &journals {
+        let path = j.path.as_ref().map(|p| p.display().to_string());
+        println!(
+            "Journal:   {} ({}, {} entries, debits = credits = {})",
+            path.unwrap_or_default(),
+            j.format,
+            j.row_count,
+            ctx.money(
+                j.debit_total
+                    .as_deref()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or_default()
+            )
+        );
+    }
     println!(
         "Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01",
         config_path.display()
@@ -225,4 +242,29 @@ fn review_month(
         s.acted
     ));
     Ok(said)
+}
+
+/// Exports the closed month's `gl` and `template` journals (SPEC §11.3).
+fn export_journals(
+    store: &ocb_store::Store,
+    ctx: &Ctx,
+    actor: &ocb_store::Actor,
+    period: ocb_core::period::Period,
+) -> Result<Vec<ocb_journal::ExportRecord>, CliError> {
+    use ocb_journal::{export_journal, ExportRequest, Format, OutputTarget};
+    [Format::Gl, Format::Template]
+        .into_iter()
+        .map(|format| {
+            let req = ExportRequest {
+                period,
+                format,
+                include_flagged: false,
+                output: OutputTarget::Named,
+                actor: actor.clone(),
+            };
+            export_journal(store, &ctx.config, &req, chrono::Utc::now())
+                .map(|o| o.record)
+                .map_err(|e| CliError::fail(e.code(), format!("demo journal export: {e}")))
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@ pub(crate) mod bench;
 mod config;
 mod db;
 mod demo;
+mod export_journal;
 mod ingest;
 mod periods;
 mod review;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sources(c) => sources::run(&Ctx::load(global)?, c),
         Command::Review(c) => review::run(&Ctx::load(global)?, c),
         Command::Show(a) => show::run(&Ctx::load(global)?, a),
+        Command::ExportJournal(a) => export_journal::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
     }
 }
