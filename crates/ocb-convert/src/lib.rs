@@ -24,7 +24,10 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod audit;
+pub mod aws_cur;
+pub mod azure_ea;
 pub mod azure_local;
+pub mod cloud;
 pub mod config;
 pub mod csv_out;
 pub mod error;

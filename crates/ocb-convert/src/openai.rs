@@ -320,9 +320,11 @@ fn rule(i: usize, v: &Value, warnings: &mut Vec<Warning>) -> Result<Rule> {
         "calendar_year" => SubsidyPeriod::CalendarYear,
         "month" => SubsidyPeriod::Month,
         "week" => SubsidyPeriod::Week,
-        other => return Err(ConvertError::config(format!(
+        other => {
+            return Err(ConvertError::config(format!(
             "'{path}.period' must be fiscal_year, calendar_year, month or week, found '{other}'"
-        ))),
+        )))
+        }
     };
     let services = o
         .str_list("applies_to_services")?

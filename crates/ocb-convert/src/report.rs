@@ -176,7 +176,8 @@ impl Buckets {
         detail: impl Into<String>,
     ) -> Option<FocusLiteRow> {
         let detail = detail.into();
-        if row.list_cost.is_zero() {
+        // Both must be zero: a cloud credit has no list price but real money (never dropped).
+        if row.list_cost.is_zero() && row.billed_cost.is_zero() {
             self.unmapped.push(Unmapped {
                 item: item.to_string(),
                 reason: reason.to_string(),

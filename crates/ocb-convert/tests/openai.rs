@@ -352,8 +352,7 @@ fn config_errors() {
         "openai/subsidies.json",
     ]);
     m["subsidies"][0]["period"] = "fortnight".into();
-    let e = OpenAiConfig::from_merged_json(&m, &mut Vec::new())
-        .expect_err("error");
+    let e = OpenAiConfig::from_merged_json(&m, &mut Vec::new()).expect_err("error");
     assert!(e.to_string().contains("subsidies[0].period"), "{e}");
     let mut m = config(&["openai/pricing.json", "openai/projects.json"]);
     m["projects"][0]["users"][1]["email"] = "AH@northwinds.edu".into();

@@ -1,0 +1,147 @@
+//! Golden examples 4.7 (aws-cur) and 4.8 (azure-ea).
+mod common;
+
+use common::*;
+use ocb_convert::cloud::parse_table;
+use ocb_convert::kind::{ConvertContext, Kind};
+use ocb_convert::{aws_cur, azure_ea, ExitCode};
+use std::io::Write;
+
+fn aws(tables: &[ocb_convert::cloud::Table]) -> ocb_convert::Conversion {
+    let cfg = aws_cur::AwsCurConfig::from_merged_json(&Default::default(), &mut Vec::new())
+        .expect("config");
+    let conv = aws_cur::convert(
+        tables,
+        &cfg,
+        &ConvertContext::new(Kind::AwsCur, "2025-01".parse().expect("p")),
+    )
+    .expect("convert");
+    check_invariants(&conv, false);
+    conv
+}
+
+fn azure(tables: &[ocb_convert::cloud::Table]) -> ocb_convert::Conversion {
+    let cfg = azure_ea::AzureEaConfig::from_merged_json(&Default::default(), &mut Vec::new())
+        .expect("config");
+    let conv = azure_ea::convert(
+        tables,
+        &cfg,
+        &ConvertContext::new(Kind::AzureEa, "2025-01".parse().expect("p")),
+    )
+    .expect("convert");
+    check_invariants(&conv, false);
+    conv
+}
+
+#[test]
+fn aws_cur_example_matches_the_golden_csv_and_report() {
+    let t = parse_table("cur-2025-01.csv", &bytes("aws-cur/cur-2025-01.csv")).expect("table");
+    let conv = aws(&[t]);
+    assert_golden(&conv.csv(), "aws-cur/expected/aws_2025-01.csv");
+    assert_golden(
+        report(&conv, &["aws-cur/cur-2025-01.csv"], &[], false, false).as_bytes(),
+        "aws-cur/expected/aws_2025-01_whatif.json",
+    );
+    assert_eq!(totals(&conv), ("29.62".into(), "26.24".into()));
+    assert_eq!(
+        skipped(&conv),
+        [("2024-12".into(), "outside_period".into(), 1)]
+    );
+    let un: Vec<&str> = conv
+        .buckets
+        .unmapped
+        .iter()
+        .map(|u| u.reason.as_str())
+        .collect();
+    assert_eq!(un, ["no_pi_email_tag", "no_pi_email_tag"]);
+    assert_eq!(conv.exit_code(true), ExitCode::Strict);
+}
+
+#[test]
+fn aws_cur_2_names_gzip_and_suffixes() {
+    // The same lines under CUR 2.0 column names, gzip-compressed, with a second owner of one instance.
+    let text = String::from_utf8(bytes("aws-cur/cur-2025-01.csv")).expect("utf8");
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(aws_cur::normalize_column)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut body: Vec<String> = lines.map(str::to_string).collect();
+    body.push(
+        body[0]
+            .replace("l1,", "l8,")
+            .replace("zorp.blinkman@example.edu", "other.pi@example.edu"),
+    );
+    let csv = format!("{header}\n{}\n", body.join("\n"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).expect("gzip");
+    let t = parse_table("cur2.csv.gz", &gz.finish().expect("gzip")).expect("table");
+    let conv = aws(&[t]);
+    let ids: Vec<&str> = conv.rows.iter().map(|r| r.resource_id.as_str()).collect();
+    assert!(
+        ids.contains(&"aws:111122223333:i-0abc123def456789a~2"),
+        "{ids:?}"
+    );
+    let second = conv
+        .rows
+        .iter()
+        .find(|r| r.resource_id.ends_with("~2"))
+        .expect("~2");
+    assert_eq!(second.tags.get("pi_email"), Some("other.pi@example.edu"));
+    assert_eq!(second.cells()[4], "10.00");
+}
+
+#[test]
+fn azure_ea_example_matches_the_golden_csv_and_report() {
+    let t = parse_table(
+        "usage-details-2025-01.csv",
+        &bytes("azure-ea/usage-details-2025-01.csv"),
+    )
+    .expect("table");
+    let conv = azure(&[t]);
+    assert_golden(&conv.csv(), "azure-ea/expected/azure_2025-01.csv");
+    assert_golden(
+        report(
+            &conv,
+            &["azure-ea/usage-details-2025-01.csv"],
+            &[],
+            false,
+            false,
+        )
+        .as_bytes(),
+        "azure-ea/expected/azure_2025-01_whatif.json",
+    );
+    assert_eq!(totals(&conv), ("146.20".into(), "142.29".into()));
+    assert_eq!(conv.rows[0].resource_id, "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg-neuro/providers/microsoft.storage/storageaccounts/neurodata01");
+    assert_eq!(conv.items_read, 5);
+}
+
+#[test]
+fn missing_columns_and_bad_amounts() {
+    let t = parse_table("x.csv", b"Date,ResourceId\n01/05/2025,a\n").expect("table");
+    let cfg = azure_ea::AzureEaConfig::from_merged_json(&Default::default(), &mut Vec::new())
+        .expect("config");
+    let e = azure_ea::convert(
+        &[t],
+        &cfg,
+        &ConvertContext::new(Kind::AzureEa, "2025-01".parse().expect("p")),
+    )
+    .expect_err("missing");
+    assert_eq!(e.exit_code(), ExitCode::Input);
+    let t = parse_table(
+        "x.csv",
+        b"Date,Cost,Tags\n01/05/2025,lots,\n01/05/2025,1.5,{bad\n",
+    )
+    .expect("table");
+    let conv = azure(&[t]);
+    assert_eq!(conv.buckets.errors[0].code, "bad_amount");
+    assert!(conv
+        .buckets
+        .warnings
+        .iter()
+        .any(|w| w.code == "tags_invalid"));
+    assert_eq!(conv.exit_code(false), ExitCode::Input);
+}
