@@ -242,12 +242,20 @@ pub(crate) fn list_parts(root: &Path) -> Result<PartList, FileError> {
             expected_total: None,
         });
     }
-    let mut list = PartList::default();
+    let mut parsed = Vec::with_capacity(manifests.len());
     for (rel, path) in manifests {
         let text = std::fs::read_to_string(path).map_err(|e| FileError::io(root, &e))?;
         let json: Value = serde_json::from_str(&text)
             .map_err(|e| dir_error(root, format!("manifest {rel} is not valid JSON: {e}")))?;
-        let entries = manifest_entries(&json).ok_or_else(|| {
+        parsed.push((rel, path, json));
+    }
+    let superseded = superseded_runs(&parsed);
+    let mut list = PartList::default();
+    for (i, (rel, path, json)) in parsed.iter().enumerate() {
+        if superseded.contains(&i) {
+            continue;
+        }
+        let entries = manifest_entries(json).ok_or_else(|| {
             dir_error(
                 root,
                 format!("manifest {rel} lists no data files (dataFiles or blobs[].blobName)"),
@@ -272,6 +280,41 @@ pub(crate) fn list_parts(root: &Path) -> Result<PartList, FileError> {
         }
     }
     Ok(list)
+}
+
+/// Azure Cost Management keeps every run of an export unless it is set to overwrite
+/// (`dataOverwriteBehavior` defaults to `CreateNewReport`): each run of a month-to-date export
+/// is a complete snapshot in its own `<date-range>/<run>/` folder with its own manifest. Reading
+/// them all would count the month several times, so per export and period only the latest run
+/// (`runInfo.submittedTime`) is read. Returns the indexes of the older manifests.
+fn superseded_runs(manifests: &[(&String, &PathBuf, Value)]) -> Vec<usize> {
+    let key = |j: &Value| -> Option<(String, String, String)> {
+        let cfg = j.get("exportConfig")?;
+        let export = cfg
+            .get("resourceId")
+            .or_else(|| cfg.get("exportName"))?
+            .as_str()?
+            .to_ascii_lowercase();
+        let run = j.get("runInfo")?;
+        let start = run.get("startDate")?.as_str()?.to_string();
+        let submitted = run.get("submittedTime")?.as_str()?.to_string();
+        Some((export, start, submitted))
+    };
+    let keyed: Vec<Option<(String, String, String)>> =
+        manifests.iter().map(|(_, _, j)| key(j)).collect();
+    (0..manifests.len())
+        .filter(|&i| {
+            let Some((export, start, submitted)) = &keyed[i] else {
+                return false;
+            };
+            // RFC 3339 UTC timestamps of one service compare correctly as text.
+            keyed.iter().enumerate().any(|(j, other)| {
+                other.as_ref().is_some_and(|(e, s, t)| {
+                    e == export && s == start && (t > submitted || (t == submitted && j > i))
+                })
+            })
+        })
+        .collect()
 }
 
 fn manifest_kind(rel: &str) -> Option<&'static str> {
@@ -334,10 +377,19 @@ fn locate(
             return Ok((path.clone(), rel.clone()));
         }
     }
-    let base = segments.last().copied().unwrap_or(entry);
+    // Else the files sharing the longest run of trailing path segments with the entry: AWS
+    // names the parts of every billing period alike (`<export>-00001.csv.gz` under
+    // `data/BILLING_PERIOD=YYYY-MM/`), so the base name alone is ambiguous across periods.
+    let shared = |rel: &str| {
+        rel.rsplit('/')
+            .zip(segments.iter().rev())
+            .take_while(|(a, b)| a == *b)
+            .count()
+    };
+    let best = files.iter().map(|(rel, _)| shared(rel)).max().unwrap_or(0);
     let matches: Vec<&(String, PathBuf)> = files
         .iter()
-        .filter(|(rel, _)| rel.rsplit('/').next() == Some(base))
+        .filter(|(rel, _)| best > 0 && shared(rel) == best)
         .collect();
     match matches.as_slice() {
         [(rel, path)] => Ok((path.clone(), rel.clone())),

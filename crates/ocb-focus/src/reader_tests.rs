@@ -744,6 +744,68 @@ mod directories {
     }
 
     #[test]
+    fn aws_parts_of_several_periods_share_base_names() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (month, cost) in [("2025-01", "1"), ("2025-02", "2")] {
+            let body = format!("{LITE}\n{}\n", lite_row(&format!("{month}-01"), cost));
+            let part = format!("x/data/BILLING_PERIOD={month}/x-00001.csv.gz");
+            write(dir.path(), &part, "");
+            std::fs::write(dir.path().join(&part), gzip(body.as_bytes())).expect("write");
+            write(
+                dir.path(),
+                &format!("x/metadata/BILLING_PERIOD={month}/x-Manifest.json"),
+                &format!(
+                    r#"{{"dataFiles":["s3://bucket/prefix/x/data/BILLING_PERIOD={month}/x-00001.csv.gz"]}}"#
+                ),
+            );
+        }
+        let read = drain(FocusReader::open(dir.path()).expect("open"));
+        assert_eq!(read.rows.len(), 2);
+        assert!(read.stats.is_ok());
+    }
+
+    #[test]
+    fn azure_reads_only_the_latest_run_of_an_export_period() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let manifest = |run: &str, at: &str, rows: u32| {
+            format!(
+                r#"{{"exportConfig":{{"exportName":"focus","resourceId":"/subscriptions/s/providers/Microsoft.CostManagement/exports/focus"}},
+                   "runInfo":{{"submittedTime":"{at}","runId":"{run}","startDate":"2025-01-01T00:00:00"}},
+                   "blobs":[{{"blobName":"c/focus/20250101-20250131/{run}/part_0_0001.csv","dataRowCount":{rows}}}]}}"#
+            )
+        };
+        let one = format!("{LITE}\n{}\n", lite_row("2025-01-01", "1"));
+        let two = format!(
+            "{LITE}\n{}\n{}\n",
+            lite_row("2025-01-01", "1"),
+            lite_row("2025-01-02", "2")
+        );
+        write(
+            dir.path(),
+            "focus/20250101-20250131/r1/part_0_0001.csv",
+            &one,
+        );
+        write(
+            dir.path(),
+            "focus/20250101-20250131/r1/manifest.json",
+            &manifest("r1", "2025-01-02T06:00:00.1Z", 1),
+        );
+        write(
+            dir.path(),
+            "focus/20250101-20250131/r2/part_0_0001.csv",
+            &two,
+        );
+        write(
+            dir.path(),
+            "focus/20250101-20250131/r2/manifest.json",
+            &manifest("r2", "2025-02-01T06:00:00.1Z", 2),
+        );
+        let read = drain(FocusReader::open(dir.path()).expect("open"));
+        assert_eq!(read.rows.len(), 2, "only run r2 is read");
+        assert!(read.rows[0].line.to_string().contains("r2/"));
+    }
+
+    #[test]
     fn empty_directory_is_a_file_error() {
         let dir = tempfile::tempdir().expect("tmp");
         let err = FocusReader::open(dir.path()).expect_err("empty");
