@@ -1,7 +1,7 @@
 //! Attribution: which PI, project and fund/org a charge belongs to, from its tags (SPEC §5.3).
 
 use crate::date::parse_focus_date;
-use crate::tags::lookup;
+use crate::tags::{has_provider_keys, lookup, lookup_provider};
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
@@ -83,10 +83,15 @@ pub fn attribute(tags: Option<&Map<String, Value>>, mapping: &TagMapping) -> Att
     let Some(tags) = tags else {
         return Attribution::default();
     };
-    let get = |k: &[String]| lookup(tags, k);
+    // Configured keys first; provider spellings (AWS `user:` tags, Azure `PI Email`) only when
+    // none of them yields a value and the object has such keys (INTEGRATIONS.md §3.1).
+    let provider = has_provider_keys(tags);
+    let get = |k: &[String]| {
+        lookup(tags, k).or_else(|| provider.then(|| lookup_provider(tags, k)).flatten())
+    };
     let mut bad_dates = Vec::new();
     let mut date = |field: &'static str, k: &[String]| {
-        let text = lookup(tags, k)?;
+        let text = get(k)?;
         match parse_focus_date(&text, true) {
             Some(d) => Some(d.date()),
             None => {
@@ -173,6 +178,28 @@ mod tests {
             a.bad_dates,
             vec![("reconciliation_end", "soon".to_string())]
         );
+    }
+
+    #[test]
+    fn native_cloud_export_tags_attribute_without_a_preprocessor() {
+        let aws = TagsCell::parse(Some(
+            r#"{"user:pi_email": "Zorp@Example.edu", "user:project_id": "genomics", "user:fund_org": "F-1", "aws:createdBy": "x"}"#,
+        ));
+        let a = attribute(aws.object(), &TagMapping::default());
+        assert_eq!(a.pi_email.as_deref(), Some("zorp@example.edu"));
+        assert_eq!(a.project_id.as_deref(), Some("genomics"));
+        assert_eq!(a.fund_org.as_deref(), Some("F-1"));
+        let azure = TagsCell::parse(Some(
+            r#"{"PI Email": "b@x.edu", "Project ID": "p", "Fund/Org": "F-2", "pi_email": ""}"#,
+        ));
+        let a = attribute(azure.object(), &TagMapping::default());
+        assert_eq!(a.pi_email.as_deref(), Some("b@x.edu"));
+        assert_eq!(a.project_id.as_deref(), Some("p"));
+        assert_eq!(a.fund_org.as_deref(), Some("F-2"));
+        // A configured key always wins over a provider spelling.
+        let both = TagsCell::parse(Some(r#"{"PI Email": "b@x.edu", "pi_email": "c@x.edu"}"#));
+        let a = attribute(both.object(), &TagMapping::default());
+        assert_eq!(a.pi_email.as_deref(), Some("c@x.edu"));
     }
 
     #[test]

@@ -89,6 +89,53 @@ pub fn lookup(tags: &Map<String, Value>, candidates: &[String]) -> Option<String
     None
 }
 
+/// Whether any key is written the way cloud providers write tag keys (`user:` prefixes, spaces,
+/// capitals, `/`): only then is [`lookup_provider`] worth trying. Lite files with snake_case keys
+/// skip it, so the ingest hot path pays one scan of the keys.
+pub fn has_provider_keys(tags: &Map<String, Value>) -> bool {
+    tags.keys().any(|k| {
+        !k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    })
+}
+
+/// Provider spelling of a key: without a leading `user:` (AWS user-defined cost-allocation
+/// tags in FOCUS exports), lower case, alphanumerics only (`PI Email`, `PIEmail` and
+/// `user:pi_email` all read `piemail`).
+fn provider_form(key: &str) -> String {
+    let k = key.trim();
+    let k = match k.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("user:") => &k[5..],
+        _ => k,
+    };
+    k.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Fallback after [`lookup`]: the first candidate whose provider form equals a key's provider
+/// form (INTEGRATIONS.md §3.1: AWS `user:pi_email`, Azure `PI Email`, `PIEmail`, `Fund/Org` …),
+/// so native cloud exports attribute without a preprocessor.
+pub fn lookup_provider(tags: &Map<String, Value>, candidates: &[String]) -> Option<String> {
+    for candidate in candidates {
+        let want = provider_form(candidate);
+        if want.is_empty() {
+            continue;
+        }
+        for (key, value) in tags {
+            if provider_form(key) != want {
+                continue;
+            }
+            let text = value_text(value).map(|t| t.trim().to_string());
+            if let Some(t) = text.filter(|t| !t.is_empty()) {
+                return Some(t);
+            }
+        }
+    }
+    None
+}
+
 /// Case-insensitive comparison; Unicode-aware only when needed (the ASCII path is per-row hot).
 pub fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
@@ -138,6 +185,33 @@ mod tests {
         assert_eq!(lookup(&t, &keys(&["pi_email"])).as_deref(), Some("b@x.edu"));
         let t = obj(r#"{" PI_EMAIL ": "a@x.edu", "Pi_Email": "b@x.edu"}"#);
         assert_eq!(lookup(&t, &keys(&["pi_email"])).as_deref(), Some("a@x.edu"));
+    }
+
+    #[test]
+    fn provider_spellings_match_after_the_configured_keys() {
+        let aws = obj(r#"{"user:pi_email": "a@x.edu", "aws:createdBy": "x"}"#);
+        assert!(has_provider_keys(&aws));
+        assert_eq!(lookup(&aws, &keys(&["pi_email"])), None);
+        assert_eq!(
+            lookup_provider(&aws, &keys(&["pi_email"])).as_deref(),
+            Some("a@x.edu")
+        );
+        let azure = obj(r#"{"PI Email": "b@x.edu", "Fund/Org": "F-1", "ProjectId": "p"}"#);
+        assert_eq!(
+            lookup_provider(&azure, &keys(&["pi_email"])).as_deref(),
+            Some("b@x.edu")
+        );
+        assert_eq!(
+            lookup_provider(&azure, &keys(&["fund_org"])).as_deref(),
+            Some("F-1")
+        );
+        assert_eq!(
+            lookup_provider(&azure, &keys(&["project_id", "project"])).as_deref(),
+            Some("p")
+        );
+        assert!(!has_provider_keys(&obj(
+            r#"{"pi_email": "a", "fund_org": "b"}"#
+        )));
     }
 
     #[test]
