@@ -44,6 +44,7 @@ pub mod row;
 pub mod slurm;
 pub mod text;
 
+pub use chrono_tz;
 pub use error::{ConvertError, ExitCode, Result};
 pub use kind::{ConvertContext, Kind};
 pub use report::Conversion;

@@ -77,6 +77,9 @@ pub enum Command {
     /// Database maintenance
     #[command(subcommand, arg_required_else_help = true)]
     Db(DbCommand),
+    /// Convert a raw export (slurm, isilon, qumulo, azure-local, openai, aws-cur, azure-ea) to lite FOCUS
+    #[command(disable_help_flag = true)]
+    Convert(ConvertArgs),
     /// Run a full monthly cycle on embedded sample data in a fresh instance
     Demo(DemoArgs),
     /// Benchmarks (figures for BENCHMARKS.md)
@@ -299,6 +302,14 @@ pub enum ConfigCommand {
 pub enum DbCommand {
     /// Integrity and invariant checks
     Check,
+}
+
+/// `convert <kind> …`: parsed by the converter's own parser (its `--config` is repeatable JSON).
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// <KIND> [INPUT ...] --period YYYY-MM [options]; see `convert --help`
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,9 @@
 
 pub(crate) mod bench;
 mod config;
+mod convert;
+mod convert_args;
+mod convert_inputs;
 mod db;
 mod demo;
 mod export_journal;
@@ -24,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Validate(a) => validate::run(global, a),
         Command::Config(c) => config::run(global, c),
         Command::Demo(a) => demo::run(global, a),
+        Command::Convert(a) => convert::run(global, a),
         Command::Bench(c) => bench::run(c),
         Command::Ingest(a) => ingest::run(&Ctx::load(global)?, a),
         Command::Periods(c) => periods::run(&Ctx::load(global)?, c),
