@@ -120,7 +120,20 @@ fn example_config_loads_without_errors_or_warnings() {
     assert_eq!(c.web.users[0].username, "admin");
     assert_eq!(c.web.users[0].password_hash.expose(), ADMIN123);
     assert_eq!(c.web.users[0].role, crate::Role::Admin);
-    assert_eq!(c.imports.known_sources.len(), 5);
+    assert_eq!(c.imports.known_sources.len(), 10);
+    // Converter outputs (INTEGRATIONS.md §5 step 6) are detected by file name.
+    for (file, source) in [
+        ("slurm_2025-01.csv", "Slurm"),
+        ("isilon_2025-01.csv", "Isilon"),
+        ("qumulo_2025-01.csv", "Qumulo"),
+        ("azure-local_2025-01.csv", "Azure Local"),
+        ("openai-tokens_2026-01.csv", "OpenAI"),
+        ("aws_2025-01.csv", "AWS"),
+        ("azure_2025-01.csv", "Azure"),
+    ] {
+        let found = c.detect_source(file).map(|s| s.name.as_str());
+        assert_eq!(found, Some(source), "{file}");
+    }
     assert_eq!(c.sources.len(), 3);
 }
 
