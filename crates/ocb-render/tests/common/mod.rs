@@ -217,11 +217,12 @@ pub fn statement(spec: &Spec) -> Value {
     })
 }
 
-/// True when poppler's `pdftotext` is available; otherwise says why the calling test is skipped.
-pub fn have_pdftotext() -> bool {
-    let found = Path::new(PDFTOTEXT).exists();
+/// True when poppler's `pdftotext` and `pdftoppm` are available; otherwise says why the calling
+/// test is skipped.
+pub fn have_poppler() -> bool {
+    let found = Path::new(PDFTOTEXT).exists() && Path::new(PDFTOPPM).exists();
     if !found {
-        eprintln!("SKIPPED: {PDFTOTEXT} not found (install poppler-utils to check PDF text)");
+        eprintln!("SKIPPED: {PDFTOTEXT} or {PDFTOPPM} not found (install poppler-utils)");
     }
     found
 }
@@ -272,11 +273,17 @@ pub struct Word {
 }
 
 impl Word {
+    /// Whether the boxes share any area.
     pub fn intersects(&self, other: &Word) -> bool {
-        self.x_min < other.x_max
-            && other.x_min < self.x_max
-            && self.y_min < other.y_max
-            && other.y_min < self.y_max
+        self.overlaps_by(other, 0.0)
+    }
+
+    /// Whether the boxes overlap by more than `tolerance` points in both directions. Boxes span the
+    /// font's full ascent and descent, so the boxes of tightly set lines may touch without any ink
+    /// overlapping.
+    pub fn overlaps_by(&self, other: &Word, tolerance: f64) -> bool {
+        self.x_max.min(other.x_max) - self.x_min.max(other.x_min) > tolerance
+            && self.y_max.min(other.y_max) - self.y_min.max(other.y_min) > tolerance
     }
 }
 
@@ -309,4 +316,44 @@ pub fn first_page_words(pdf: &[u8]) -> (f64, Vec<Word>) {
         })
         .collect();
     (width, words)
+}
+
+/// Where the tests expect poppler's rasteriser.
+pub const PDFTOPPM: &str = "/usr/bin/pdftoppm";
+
+/// Share of pixels in the middle band of page `k` (rows 30%–80%) that are clearly red, at 20 dpi.
+/// The draft watermark is the only red element there (unless a red lifecycle notice is shown).
+pub fn red_share(pdf: &[u8], k: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("statement.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    let k = k.to_string();
+    let out = Command::new(PDFTOPPM)
+        .args(["-r", "20", "-f", &k, "-l", &k])
+        .arg(&path)
+        .output()
+        .expect("run pdftoppm");
+    assert!(out.status.success(), "pdftoppm failed");
+    // Binary PPM: "P6\n<w> <h>\n255\n" then RGB triples.
+    let mut fields = out.stdout.splitn(4, |b| *b == b'\n');
+    let magic = fields.next().expect("magic");
+    assert_eq!(magic, b"P6");
+    let size = String::from_utf8_lossy(fields.next().expect("size")).to_string();
+    let (w, h) = size.split_once(' ').expect("w h");
+    let (w, h): (usize, usize) = (w.parse().expect("w"), h.parse().expect("h"));
+    let _max = fields.next();
+    let pixels = fields.next().expect("pixels");
+    let (mut red, mut all) = (0usize, 0usize);
+    for y in h * 3 / 10..h * 8 / 10 {
+        for x in 0..w {
+            let p = &pixels[(y * w + x) * 3..(y * w + x) * 3 + 3];
+            let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+            all += 1;
+            // Red (the watermark is rgb(200, 40, 40) at 14%), not amber (lifecycle warning).
+            if r > g + 12 && r > b + 12 && (g - b).abs() <= 12 {
+                red += 1;
+            }
+        }
+    }
+    red as f64 / all as f64
 }
