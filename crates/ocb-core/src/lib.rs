@@ -19,6 +19,7 @@ pub mod attribution;
 pub mod billing;
 pub mod charge;
 pub mod date;
+pub mod decimal_text;
 pub mod flags;
 pub mod period;
 pub mod reimport;

@@ -15,6 +15,8 @@ use ocb_core::period::Period;
 use ocb_core::tags::TagsCell;
 use ocb_core::Decimal;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Per-file state for building rows.
 pub(crate) struct RowBuilder {
@@ -23,6 +25,7 @@ pub(crate) struct RowBuilder {
     /// `"header":` for every extra column, with its position.
     extra_keys: Vec<(usize, String)>,
     dates: [DateCache; 4],
+    tag_cache: TagCache,
     has_tags: bool,
     /// Export directories: unified position -> position in the current part.
     perm: Option<Vec<usize>>,
@@ -66,6 +69,32 @@ struct Positions {
     tags: Option<usize>,
 }
 
+/// Parsed `Tags` cells by their text. Real exports repeat a few thousand tag sets across millions
+/// of rows (every resource, every day), so most rows skip JSON parsing. Bounded: when full it
+/// starts over, so memory stays flat on files with ever-new tag sets.
+#[derive(Default)]
+struct TagCache {
+    map: HashMap<Box<str>, (Arc<TagsCell>, Option<String>)>,
+}
+
+const TAG_CACHE_ENTRIES: usize = 8192;
+
+impl TagCache {
+    fn parse(&mut self, text: &str) -> (Arc<TagsCell>, Option<String>) {
+        if let Some((tags, canonical)) = self.map.get(text) {
+            return (Arc::clone(tags), canonical.clone());
+        }
+        let (tags, canonical) = crate::tags::parse_tags(text);
+        let tags = Arc::new(tags);
+        if self.map.len() >= TAG_CACHE_ENTRIES {
+            self.map.clear();
+        }
+        self.map
+            .insert(text.into(), (Arc::clone(&tags), canonical.clone()));
+        (tags, canonical)
+    }
+}
+
 #[derive(Default)]
 struct DateCache {
     text: String,
@@ -107,6 +136,7 @@ impl RowBuilder {
             headers: columns.headers().to_vec(),
             extra_keys: extra_keys(columns),
             dates: Default::default(),
+            tag_cache: TagCache::default(),
             has_tags: columns.has_tags(),
             perm: None,
         }
@@ -156,6 +186,10 @@ impl RowBuilder {
             &mut warnings,
         );
         let (tags, tags_json) = self.tags(rec, &line, &mut warnings);
+        let tags_raw = match &*tags {
+            TagsCell::Invalid(raw) => Some(raw.clone()),
+            _ => None,
+        };
         let text = |pos: Option<usize>| pos.and_then(|i| owned_text(rec.cell(i)));
         let fields = ChargeFields {
             billing_period_start: bps.canonical.clone(),
@@ -175,10 +209,7 @@ impl RowBuilder {
             sku_id: text(p.sku_id),
             sku_price_id: text(p.sku_price_id),
             tags_json,
-            tags_raw: match &tags {
-                TagsCell::Invalid(raw) => Some(raw.clone()),
-                _ => None,
-            },
+            tags_raw,
             extra_json: self.extra_json(rec),
         };
         let charge_date = cps.as_ref().unwrap_or(bps).date.date();
@@ -323,29 +354,31 @@ impl RowBuilder {
 
     /// The `Tags` cell and its canonical JSON.
     fn tags(
-        &self,
+        &mut self,
         rec: &dyn RecordView,
         line: &LineRef,
         warnings: &mut Vec<Diagnostic>,
-    ) -> (TagsCell, Option<String>) {
+    ) -> (Arc<TagsCell>, Option<String>) {
         let Some(pos) = self.pos.tags.filter(|_| self.has_tags) else {
-            return (TagsCell::NoColumn, None);
+            return (Arc::new(TagsCell::NoColumn), None);
         };
         let cell = rec.cell(pos);
         let (tags, canonical) = match cell {
-            _ if cell.is_null() => (TagsCell::Null, None),
-            Cell::Text(t) | Cell::Json(t) => crate::tags::parse_tags(t),
+            _ if cell.is_null() => (Arc::new(TagsCell::Null), None),
+            Cell::Text(t) | Cell::Json(t) => self.tag_cache.parse(t),
             Cell::Map(m) => {
                 let tags = TagsCell::Object(m.clone());
                 let canonical = tags.canonical_json();
-                (tags, canonical)
+                (Arc::new(tags), canonical)
             }
             other => (
-                TagsCell::Invalid(other.as_text().unwrap_or_default().into_owned()),
+                Arc::new(TagsCell::Invalid(
+                    other.as_text().unwrap_or_default().into_owned(),
+                )),
                 None,
             ),
         };
-        if let TagsCell::Invalid(raw) = &tags {
+        if let TagsCell::Invalid(raw) = &*tags {
             warnings.push(Diagnostic::new(
                 line.clone(),
                 Some(self.header(pos)),
@@ -652,7 +685,7 @@ mod tests {
         assert_eq!(r.period.to_string(), "2025-02");
         assert_eq!(r.fields.tags_raw.as_deref(), Some("{not json"));
         assert_eq!(r.fields.tags_json, None);
-        assert_eq!(r.tags, TagsCell::Invalid("{not json".into()));
+        assert_eq!(*r.tags, TagsCell::Invalid("{not json".into()));
     }
 
     #[rstest]

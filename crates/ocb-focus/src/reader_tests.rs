@@ -378,7 +378,7 @@ fn bad_cells_are_row_errors_with_reasons(
 fn missing_tags_column_is_a_file_warning_not_an_error() {
     let read = read_ok("BillingPeriodStart,BilledCost\n2025-01-01,5\n");
     assert_eq!(read.warnings[0].code, Code::WNoTagsColumn);
-    assert_eq!(read.rows[0].tags, ocb_core::tags::TagsCell::NoColumn);
+    assert_eq!(*read.rows[0].tags, ocb_core::tags::TagsCell::NoColumn);
 }
 
 #[test]
@@ -386,7 +386,7 @@ fn snake_case_and_odd_case_headers_are_recognised() {
     let read = read_ok("billing_period_start, BILLEDCOST ,resource_id,Tags\n2025-01-01,5, 007 ,\n");
     let row = &read.rows[0];
     assert_eq!(row.fields.resource_id.as_deref(), Some(" 007 "));
-    assert_eq!(row.tags, ocb_core::tags::TagsCell::Null);
+    assert_eq!(*row.tags, ocb_core::tags::TagsCell::Null);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use ocb_core::charge::ChargeFields;
 use ocb_core::period::Period;
 use ocb_core::tags::TagsCell;
+use std::sync::Arc;
 
 /// One record of the input.
 // Good rows are the common case on the ingest hot path; boxing them would add an allocation per
@@ -26,8 +27,8 @@ pub struct FocusRow {
     /// The stored FOCUS fields: canonical UTC dates, exact costs, strings as written, tags JSON
     /// (canonical) or raw text (invalid), `extra` JSON of every other column.
     pub fields: ChargeFields,
-    /// The parsed `Tags` cell.
-    pub tags: TagsCell,
+    /// The parsed `Tags` cell (shared: identical cells are parsed once per file).
+    pub tags: Arc<TagsCell>,
     /// `YYYY-MM` of `BillingPeriodStart` in UTC.
     pub period: Period,
     /// UTC date of `ChargePeriodStart`, else of `BillingPeriodStart` (SPEC §5.3).

@@ -4,15 +4,15 @@ use crate::artefacts::Artefacts;
 use crate::prepare::Preparer;
 use crate::report::{FailureInfo, ImportReport};
 use crate::{file_name, Database, IngestError, IngestRequest, IngestSettings, Progress};
-use ocb_core::charge::{Hash128, NewCharge, ReviewState};
+use ocb_core::charge::{Hash128, ReviewState};
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::reimport::{decide, Decision, Matched};
 use ocb_core::source::{check_source_name, ImportMode};
 use ocb_core::tags::eq_ignore_case;
 use ocb_focus::{Diagnostic, FileError, FocusReader, RejectedRecord, RowResult};
 use ocb_store::{
-    ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts, Store,
-    StoredDiagnostic,
+    ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts,
+    PreparedCharge, Store, StoredDiagnostic, Written,
 };
 use std::collections::BTreeMap;
 use std::sync::mpsc::sync_channel;
@@ -22,8 +22,10 @@ use std::time::Instant;
 const MAX_STORED_DIAGNOSTICS: usize = 10_000;
 const BATCH: usize = 1024;
 
+// Unboxed: a box per row was an allocation per row; a batch of items is under a megabyte.
+#[allow(clippy::large_enum_variant)]
 enum Item {
-    Row(Box<NewCharge>, Vec<Diagnostic>),
+    Row(PreparedCharge, Vec<Diagnostic>),
     Rejected(RejectedRecord),
 }
 
@@ -170,9 +172,10 @@ impl Run {
     fn row(
         &mut self,
         target: &mut Target<'_>,
-        mut c: NewCharge,
+        mut prepared: PreparedCharge,
         warnings: Vec<Diagnostic>,
     ) -> Result<(), IngestError> {
+        let c = &mut prepared.charge;
         for w in &warnings {
             push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
         }
@@ -210,9 +213,9 @@ impl Run {
             return Ok(());
         }
         match (decision, existing) {
-            (Decision::Insert { state }, _) => w.insert(c, state)?,
-            (Decision::Restore { state }, Some(e)) => w.rewrite(&e, &c, state, None)?,
-            (Decision::Update { state, log }, Some(e)) => w.rewrite(&e, &c, state, log)?,
+            (Decision::Insert { state }, _) => w.insert(prepared, state)?,
+            (Decision::Restore { state }, Some(e)) => w.rewrite(&e, c, state, None)?,
+            (Decision::Update { state, log }, Some(e)) => w.rewrite(&e, c, state, log)?,
             _ => {}
         }
         Ok(())
@@ -473,6 +476,8 @@ fn stream(
     started: Instant,
 ) -> Result<Streamed, IngestError> {
     let (tx, rx) = sync_channel::<Vec<Item>>(8);
+    // Written charges go back to the reader thread to be freed there (see `Written`).
+    let (recycle_tx, recycle_rx) = sync_channel::<Written>(16);
     let expected = req.expected_period;
     let (consumed, stats) = std::thread::scope(|scope| {
         let producer = std::thread::Builder::new()
@@ -485,10 +490,15 @@ fn stream(
                     batch.push(match r {
                         RowResult::Row(row) => {
                             let (c, w) = prep.prepare(row);
-                            Item::Row(Box::new(c), w)
+                            Item::Row(PreparedCharge::new(c), w)
                         }
                         RowResult::Rejected(rr) => Item::Rejected(rr),
                     });
+                    if batch.len() == BATCH {
+                        while let Ok(written) = recycle_rx.try_recv() {
+                            drop(written);
+                        }
+                    }
                     if batch.len() == BATCH
                         && tx
                             .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
@@ -507,9 +517,13 @@ fn stream(
         for batch in rx.iter() {
             let n = batch.len() as u64;
             let step = batch.into_iter().try_for_each(|item| match item {
-                Item::Row(c, w) => run.row(&mut target, *c, w),
+                Item::Row(c, w) => run.row(&mut target, c, w),
                 Item::Rejected(r) => run.rejected(&mut target, &r, artefacts),
             });
+            if let Target::Write(w) = &mut target {
+                // A full recycle queue means the reader is gone or behind: free here instead.
+                let _ = recycle_tx.try_send(w.take_written());
+            }
             match step {
                 Ok(()) => {
                     let total = consumed.as_ref().map_or(0, |t| *t) + n;

@@ -3,7 +3,7 @@
 //! Runs on the reader thread so the writer thread only diffs and writes.
 
 use crate::IngestSettings;
-use ocb_core::attribution::attribute;
+use ocb_core::attribution::{attribute, Attribution};
 use ocb_core::charge::{Hash128, NewCharge};
 use ocb_core::flags::{compute_flags, FlagInput};
 use ocb_core::period::Period;
@@ -16,7 +16,12 @@ pub(crate) struct Preparer<'a> {
     settings: &'a IngestSettings,
     expected: Option<Period>,
     occurrences: HashMap<(Period, Hash128), u32, BuildHasherDefault<FirstBytes>>,
+    /// Attribution by canonical tags JSON: tag sets repeat across rows (see the reader's tag
+    /// cache), and the candidate-key lookups were the largest per-row cost of this stage.
+    attributions: HashMap<String, Attribution>,
 }
+
+const ATTRIBUTION_CACHE_ENTRIES: usize = 8192;
 
 /// The keys are already 128-bit hashes: use their first bytes instead of SipHash.
 #[derive(Default)]
@@ -41,6 +46,7 @@ impl<'a> Preparer<'a> {
             settings,
             expected,
             occurrences: HashMap::default(),
+            attributions: HashMap::new(),
         }
     }
 
@@ -54,7 +60,20 @@ impl<'a> Preparer<'a> {
             charge_date,
             mut warnings,
         } = row;
-        let attribution = attribute(tags.object(), &self.settings.tag_mapping);
+        let attribution = match (&fields.tags_json, tags.object()) {
+            (Some(json), Some(object)) => match self.attributions.get(json) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = attribute(Some(object), &self.settings.tag_mapping);
+                    if self.attributions.len() >= ATTRIBUTION_CACHE_ENTRIES {
+                        self.attributions.clear();
+                    }
+                    self.attributions.insert(json.clone(), a.clone());
+                    a
+                }
+            },
+            (_, object) => attribute(object, &self.settings.tag_mapping),
+        };
         for (field, value) in &attribution.bad_dates {
             warnings.push(Diagnostic::new(
                 line.clone(),

@@ -17,6 +17,7 @@
 
 mod audit;
 mod billing;
+mod charge_insert;
 mod charges;
 mod decimal;
 mod imports;
@@ -27,6 +28,7 @@ mod sources;
 
 pub use audit::AuditEvent;
 pub use ocb_core::billing::BillableCharge;
+pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use decimal::dec;
 pub use imports::{
@@ -162,6 +164,10 @@ impl Store {
         };
         conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
         if mode == OpenMode::Create {
+            // 16 KiB pages for a new database (ignored for an existing one): a million-row import
+            // writes a quarter of the WAL frames, checksums and page splits of 4 KiB pages, and
+            // spends a third less time in the kernel.
+            conn.pragma_update(None, "page_size", 16384)?;
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(map_busy)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;

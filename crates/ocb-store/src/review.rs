@@ -401,11 +401,31 @@ mod tests {
             (2, Some("b@x.edu"), "2.20"),
             (3, None, "3.30"),
         ] {
-            w.insert(charge(i, pi, cost), ocb_core::charge::ReviewState::Pending)
-                .expect("insert");
+            w.insert(
+                crate::PreparedCharge::new(charge(i, pi, cost)),
+                ocb_core::charge::ReviewState::Pending,
+            )
+            .expect("insert");
         }
         w.commit(&ImportRecord::default()).expect("commit");
         s
+    }
+
+    /// The import writer turns foreign-key enforcement off for its transaction only.
+    #[test]
+    fn import_leaves_foreign_keys_on_and_consistent() {
+        let s = seeded();
+        let on: i64 = s
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(on, 1);
+        assert!(s.integrity_problems().expect("check").is_empty());
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM charges", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 3);
     }
 
     fn by_period(expected: Option<u64>) -> ReviewRequest {

@@ -247,7 +247,7 @@ impl<'o> Tally<'o> {
     /// A good row: tags rules and row warnings.
     pub(crate) fn row(&mut self, row: &FocusRow) {
         let line = Some(&row.line);
-        match &row.tags {
+        match &*row.tags {
             TagsCell::Invalid(raw) => {
                 self.add(
                     RuleId::L6,

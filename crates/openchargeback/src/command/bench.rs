@@ -22,6 +22,9 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<u64> {
         "Azure Virtual Machines",
     ];
     for i in 0..rows {
+        // 1,200 projects, each with one PI (600 PIs with two projects each) and one fund/org:
+        // the shape of a real month, where a tag set repeats on every row of every resource.
+        let project = i % 1200;
         let list = (i * 7919) % 500_000;
         let billed = list * 85 / 100;
         writeln!(
@@ -29,9 +32,9 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<u64> {
             "2025-01-01,2025-01-31,2025-01-{day:02},2025-01-{day:02},{}.{:02},{}.{:02},{}.{:02},{}.{:02},i-{i:012x},compute-node-{i},{},\"{{\"\"pi_email\"\": \"\"pi{}@example.edu\"\", \"\"project_id\"\": \"\"project-{}\"\", \"\"fund_org\"\": \"\"FUND-{:04}\"\"}}\"",
             list / 100, list % 100, list / 100, list % 100, billed / 100, billed % 100, billed / 100, billed % 100,
             services[(i % 5) as usize],
-            i % 600,
-            i % 1200,
-            i % 97,
+            project % 600,
+            project,
+            project % 97,
             day = i % 28 + 1,
         )?;
     }
