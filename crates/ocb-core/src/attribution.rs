@@ -126,7 +126,13 @@ pub fn attribute(tags: Option<&Map<String, Value>>, mapping: &TagMapping) -> Att
 
 /// `^[^@\s]+@[^@\s]+\.[^@\s]+$` and at most 254 characters (SPEC §5.4 rule 3).
 pub fn is_valid_email(s: &str) -> bool {
-    if s.chars().count() > 254 || s.chars().any(char::is_whitespace) {
+    // ASCII (nearly every address) needs no character decoding: one byte is one character.
+    let too_long_or_spaced = if s.is_ascii() {
+        s.len() > 254 || s.bytes().any(|b| b.is_ascii_whitespace() || b == b'\x0b')
+    } else {
+        s.chars().count() > 254 || s.chars().any(char::is_whitespace)
+    };
+    if too_long_or_spaced {
         return false;
     }
     let mut parts = s.split('@');

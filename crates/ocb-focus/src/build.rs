@@ -11,11 +11,11 @@ use crate::row::{FocusRow, RejectedRecord, RowResult};
 use ocb_core::amount::{parse_amount, AmountError};
 use ocb_core::charge::ChargeFields;
 use ocb_core::date::{parse_focus_date, FocusDate};
+use ocb_core::fast_map::FastMap;
 use ocb_core::period::Period;
 use ocb_core::tags::TagsCell;
 use ocb_core::Decimal;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Per-file state for building rows.
@@ -74,7 +74,7 @@ struct Positions {
 /// starts over, so memory stays flat on files with ever-new tag sets.
 #[derive(Default)]
 struct TagCache {
-    map: HashMap<Box<str>, (Arc<TagsCell>, Option<String>)>,
+    map: FastMap<Box<str>, (Arc<TagsCell>, Option<String>)>,
 }
 
 const TAG_CACHE_ENTRIES: usize = 8192;

@@ -5,6 +5,7 @@
 use crate::IngestSettings;
 use ocb_core::attribution::{attribute, Attribution};
 use ocb_core::charge::{Hash128, NewCharge};
+use ocb_core::fast_map::FastMap;
 use ocb_core::flags::{compute_flags, FlagInput};
 use ocb_core::period::Period;
 use ocb_focus::{Code, Diagnostic, FocusRow};
@@ -18,7 +19,7 @@ pub(crate) struct Preparer<'a> {
     occurrences: HashMap<(Period, Hash128), u32, BuildHasherDefault<FirstBytes>>,
     /// Attribution by canonical tags JSON: tag sets repeat across rows (see the reader's tag
     /// cache), and the candidate-key lookups were the largest per-row cost of this stage.
-    attributions: HashMap<String, Attribution>,
+    attributions: FastMap<String, Attribution>,
 }
 
 const ATTRIBUTION_CACHE_ENTRIES: usize = 8192;
@@ -46,7 +47,7 @@ impl<'a> Preparer<'a> {
             settings,
             expected,
             occurrences: HashMap::default(),
-            attributions: HashMap::new(),
+            attributions: FastMap::default(),
         }
     }
 

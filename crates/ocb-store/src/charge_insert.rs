@@ -188,7 +188,10 @@ fn insert_sql(shape: Shape, rows: usize) -> String {
         .collect::<Vec<_>>()
         .join(",");
     format!(
-        "INSERT INTO charges ({}) VALUES {values}",
+        // OR FAIL: a failing row leaves the statement's earlier rows in place instead of
+        // rolling the statement back, so SQLite keeps no statement journal (a page copy check
+        // per row). Any failure aborts and rolls back the whole import transaction anyway.
+        "INSERT OR FAIL INTO charges ({}) VALUES {values}",
         columns.join(", ")
     )
 }
@@ -330,7 +333,7 @@ mod tests {
         let sql = insert_sql(0b1 | 1 << 6, 2);
         assert_eq!(
             sql,
-            "INSERT INTO charges (source_id, period, key_hash, occurrence, content_hash, \
+            "INSERT OR FAIL INTO charges (source_id, period, key_hash, occurrence, content_hash, \
              created_import_id, import_id, line, review_state, billing_period_start, billed_cost) \
              VALUES (?1,?2,?3,?4,?5,?6,?6,?7,?8,?9,?10),(?11,?12,?13,?14,?15,?16,?16,?17,?18,?19,?20)"
         );

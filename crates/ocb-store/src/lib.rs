@@ -27,7 +27,6 @@ mod review;
 mod sources;
 
 pub use audit::AuditEvent;
-pub use ocb_core::billing::BillableCharge;
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use decimal::dec;
@@ -36,6 +35,7 @@ pub use imports::{
     ImportWriter, PeriodCounts, StoredDiagnostic,
 };
 pub use migrate::SCHEMA_VERSION;
+pub use ocb_core::billing::BillableCharge;
 pub use periods::{HistoryEntry, PeriodInfo, PeriodNote, PeriodTransition};
 pub use review::{
     Override, ReviewAction, ReviewOutcome, ReviewRequest, ReviewScope, ReviewSummary,
