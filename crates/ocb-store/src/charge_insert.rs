@@ -19,8 +19,8 @@ use std::collections::HashMap;
 /// Rows per multi-row INSERT (at most 40 parameters a row, far below SQLite's limit).
 pub(crate) const BATCH: usize = 32;
 
-/// Distinct shapes buffered at once; rows of further shapes use the all-columns statement.
-const MAX_SHAPES: usize = 8;
+/// Distinct groups buffered at once (a file usually has one or two).
+const MAX_GROUPS: usize = 16;
 
 /// Columns every row binds, in order.
 const FIXED: [&str; 9] = [
@@ -72,7 +72,6 @@ pub(crate) const OPTIONAL: [&str; 30] = [
 
 /// Bit `i` set = optional column `i` is non-null.
 type Shape = u32;
-const ALL: Shape = (1 << OPTIONAL.len()) - 1;
 
 /// A new charge with the texts its insert binds (amounts, tag dates), made by the caller's
 /// thread: the import's reader thread prepares them while the writer thread is busy in SQLite.
@@ -168,25 +167,48 @@ pub(crate) fn reasons_json(reasons: &[FlagReason]) -> Option<String> {
     })
 }
 
-fn insert_sql(shape: Shape, rows: usize) -> String {
-    let mut columns: Vec<&str> = FIXED.to_vec();
-    columns.extend(
-        OPTIONAL
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| shape & (1 << i) != 0)
-            .map(|(_, n)| *n),
-    );
-    let per_row = columns.len() - 1; // created_import_id and import_id share one parameter
+/// What the rows of one batch share: their null pattern, and the values written as literals
+/// rather than bound per row (source, import, period, review state: constant over a file, and
+/// a bind costs about as much as a short cell's whole parse).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Group {
+    shape: Shape,
+    period: Period,
+    state: ReviewState,
+}
+
+/// Every literal is an integer, a `YYYY-MM` period or a review-state keyword: nothing that
+/// needs quoting beyond the single quotes written here.
+fn insert_sql(g: Group, ids: (i64, i64), rows: usize) -> String {
+    let (source_id, import_id) = ids;
+    let optional: Vec<&str> = OPTIONAL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| g.shape & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    let per_row = 4 + optional.len();
     let values = (0..rows)
         .map(|r| {
             let p = |i: usize| format!("?{}", r * per_row + i);
-            let mut v = vec![p(1), p(2), p(3), p(4), p(5), p(6), p(6), p(7), p(8)];
-            v.extend((9..=per_row).map(p));
+            let mut v = vec![
+                source_id.to_string(),
+                format!("'{}'", g.period),
+                p(1),
+                p(2),
+                p(3),
+                import_id.to_string(),
+                import_id.to_string(),
+                p(4),
+                format!("'{}'", g.state.as_str()),
+            ];
+            v.extend((5..=per_row).map(p));
             format!("({})", v.join(","))
         })
         .collect::<Vec<_>>()
         .join(",");
+    let mut columns: Vec<&str> = FIXED.to_vec();
+    columns.extend(optional);
     format!(
         // OR FAIL: a failing row leaves the statement's earlier rows in place instead of
         // rolling the statement back, so SQLite keeps no statement journal (a page copy check
@@ -199,21 +221,19 @@ fn insert_sql(shape: Shape, rows: usize) -> String {
 /// A charge waiting for its batch.
 struct Queued {
     prepared: PreparedCharge,
-    state: ReviewState,
     reasons: Option<String>,
 }
 
-/// Buffers new charges by shape and writes them in batches.
+/// Buffers new charges by group and writes them in batches.
 #[derive(Default)]
 pub(crate) struct Inserter {
-    buffers: Vec<(Shape, Vec<Queued>)>,
+    buffers: Vec<(Group, Vec<Queued>)>,
     written: Vec<Vec<Queued>>,
-    sql: HashMap<(Shape, usize), String>,
-    period: PeriodText,
+    sql: HashMap<(Group, usize), String>,
 }
 
 impl Inserter {
-    /// Queues a charge; writes its shape's batch when full.
+    /// Queues a charge; writes its group's batch when full.
     pub(crate) fn push(
         &mut self,
         tx: &Transaction<'_>,
@@ -222,33 +242,27 @@ impl Inserter {
         state: ReviewState,
     ) -> Result<()> {
         let reasons = reasons_json(&prepared.charge.reasons);
-        let mut shape = shape_of(&values(&prepared, &reasons));
-        let queued = Queued {
-            prepared,
+        let group = Group {
+            shape: shape_of(&values(&prepared, &reasons)),
+            period: prepared.charge.period,
             state,
-            reasons,
         };
-        let i = match self.buffers.iter().position(|(s, _)| *s == shape) {
+        let queued = Queued { prepared, reasons };
+        let i = match self.buffers.iter().position(|(g, _)| *g == group) {
             Some(i) => i,
-            None if self.buffers.len() < MAX_SHAPES => {
-                self.buffers.push((shape, Vec::with_capacity(BATCH)));
-                self.buffers.len() - 1
-            }
             None => {
-                shape = ALL;
-                match self.buffers.iter().position(|(s, _)| *s == ALL) {
-                    Some(i) => i,
-                    None => {
-                        self.buffers.push((ALL, Vec::with_capacity(BATCH)));
-                        self.buffers.len() - 1
-                    }
+                // Bounded: a file with ever-new groups writes its partial batches and starts over.
+                if self.buffers.len() == MAX_GROUPS {
+                    self.flush(tx, ids)?;
                 }
+                self.buffers.push((group, Vec::with_capacity(BATCH)));
+                self.buffers.len() - 1
             }
         };
         self.buffers[i].1.push(queued);
         if self.buffers[i].1.len() == BATCH {
             let rows = std::mem::replace(&mut self.buffers[i].1, Vec::with_capacity(BATCH));
-            self.write(tx, ids, shape, &rows)?;
+            self.write(tx, ids, group, &rows)?;
             self.written.push(rows);
         }
         Ok(())
@@ -261,10 +275,10 @@ impl Inserter {
 
     /// Writes every buffered charge.
     pub(crate) fn flush(&mut self, tx: &Transaction<'_>, ids: (i64, i64)) -> Result<()> {
-        let buffers = std::mem::take(&mut self.buffers);
-        for (shape, rows) in &buffers {
+        for (group, rows) in std::mem::take(&mut self.buffers) {
             if !rows.is_empty() {
-                self.write(tx, ids, *shape, rows)?;
+                self.write(tx, ids, group, &rows)?;
+                self.written.push(rows);
             }
         }
         Ok(())
@@ -274,34 +288,29 @@ impl Inserter {
         &mut self,
         tx: &Transaction<'_>,
         ids: (i64, i64),
-        shape: Shape,
+        group: Group,
         rows: &[Queued],
     ) -> Result<()> {
         let sql = self
             .sql
-            .entry((shape, rows.len()))
-            .or_insert_with(|| insert_sql(shape, rows.len()));
+            .entry((group, rows.len()))
+            .or_insert_with(|| insert_sql(group, ids, rows.len()));
         let mut stmt = tx.prepare_cached(sql)?;
         let mut n = 0;
         for q in rows {
-            let (c, state) = (&q.prepared.charge, q.state);
+            let c = &q.prepared.charge;
             let v = values(&q.prepared, &q.reasons);
             let mut bind = |value: &dyn rusqlite::ToSql| {
                 n += 1;
                 stmt.raw_bind_parameter(n, value)
             };
-            bind(&ids.0)?;
-            bind(&self.period.get(c.period))?;
             bind(&&c.key_hash[..])?;
             bind(&c.occurrence)?;
             bind(&&c.content_hash[..])?;
-            bind(&ids.1)?;
             bind(&(c.line as i64))?;
-            bind(&state.as_str())?;
-            // Rows in the all-columns buffer may have nulls (bound as NULL); a row never has a
-            // value its statement lacks a column for (its shape is a subset of the buffer's).
+            // A row's shape equals its group's: every non-null value has its column.
             for (i, value) in v.iter().enumerate() {
-                if shape & (1 << i) != 0 {
+                if group.shape & (1 << i) != 0 {
                     bind(value)?;
                 }
             }
@@ -311,33 +320,24 @@ impl Inserter {
     }
 }
 
-/// The text of the last period seen (nearly every row of a file has the same one).
-#[derive(Default)]
-struct PeriodText(Option<(Period, String)>);
-
-impl PeriodText {
-    fn get(&mut self, p: Period) -> &str {
-        if self.0.as_ref().is_none_or(|(q, _)| *q != p) {
-            self.0 = Some((p, p.to_string()));
-        }
-        self.0.as_ref().map_or("", |(_, t)| t.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
-    fn statement_names_only_the_shape_columns() {
-        let sql = insert_sql(0b1 | 1 << 6, 2);
+    fn statement_binds_only_per_row_values() {
+        let g = Group {
+            shape: 0b1 | 1 << 6,
+            period: Period::from_str("2025-01").expect("period"),
+            state: ReviewState::Pending,
+        };
         assert_eq!(
-            sql,
+            insert_sql(g, (3, 17), 2),
             "INSERT OR FAIL INTO charges (source_id, period, key_hash, occurrence, content_hash, \
              created_import_id, import_id, line, review_state, billing_period_start, billed_cost) \
-             VALUES (?1,?2,?3,?4,?5,?6,?6,?7,?8,?9,?10),(?11,?12,?13,?14,?15,?16,?16,?17,?18,?19,?20)"
+             VALUES (3,'2025-01',?1,?2,?3,17,17,?4,'pending',?5,?6),\
+             (3,'2025-01',?7,?8,?9,17,17,?10,'pending',?11,?12)"
         );
-        let all = insert_sql(ALL, 1);
-        assert_eq!(all.matches('?').count(), 9 + 30);
     }
 }
