@@ -2,7 +2,7 @@
 //! [`Renderer`] across worker threads, the way a generation run does (SPEC 8.4 step 4, 15.1).
 //!
 //! ```text
-//! cargo run --release -p ocb-render --example render_throughput [-- STATEMENTS [THREADS]]
+//! cargo run --release -p ocb-render --example render_throughput [-- STATEMENTS [THREADS [TEMPLATES_DIR]]]
 //! ```
 
 #[path = "../tests/common/mod.rs"]
@@ -30,7 +30,9 @@ fn spec_for(i: usize) -> common::Spec {
         draft: i.is_multiple_of(2),
         pi_email: format!("pi{i}@example.edu"),
         project: format!("project-{i:04}"),
-        lifecycle: i.is_multiple_of(11).then_some(("warning", "Project ends on 2025-03-31.")),
+        lifecycle: i
+            .is_multiple_of(11)
+            .then_some(("warning", "Project ends on 2025-03-31.")),
         ..common::Spec::default()
     }
 }
@@ -63,7 +65,8 @@ fn main() {
     );
 
     let started = Instant::now();
-    let renderer = Renderer::new(None).expect("embedded template loads");
+    let templates = args.next().map(std::path::PathBuf::from);
+    let renderer = Renderer::new(templates.as_deref()).expect("template loads");
     let setup = started.elapsed();
     let data: Vec<Value> = (0..count)
         .map(|i| common::statement(&spec_for(i)))

@@ -145,3 +145,19 @@ fn broken_font_in_the_templates_directory_is_named_in_the_error() {
         .expect("broken font refused");
     assert!(err.to_string().contains("broken.otf"), "{err}");
 }
+
+#[test]
+fn the_minimal_override_in_the_docs_renders() {
+    if !have_poppler() {
+        return;
+    }
+    let docs = include_str!("../../../docs/statement-template.md");
+    let start = docs.find("```typst\n").expect("docs have a typst example") + "```typst\n".len();
+    let example = &docs[start..start + docs[start..].find("```").expect("closing fence")];
+    let dir = templates_dir(Some(example));
+    let renderer = Renderer::new(Some(dir.path())).unwrap();
+    let text = text(&renderer.render_pdf(&common::fixture()).unwrap());
+    for expected in ["Example University", "2025-01-42", "DRAFT", "genomics-sequencing", "Amount due", "$2,307.75"] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
