@@ -23,9 +23,19 @@ pub struct AuditEvent {
 }
 
 pub(crate) fn insert(conn: &Connection, at: &str, actor: &Actor, e: &AuditEvent) -> Result<()> {
+    insert_with_ip(conn, at, actor, e, None)
+}
+
+pub(crate) fn insert_with_ip(
+    conn: &Connection,
+    at: &str,
+    actor: &Actor,
+    e: &AuditEvent,
+    client_ip: Option<&str>,
+) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO audit_events (occurred_at, event, actor, actor_role, channel, target_type, target_id, period, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit_events (occurred_at, event, actor, actor_role, channel, target_type, target_id, period, details, client_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         at,
@@ -36,7 +46,8 @@ pub(crate) fn insert(conn: &Connection, at: &str, actor: &Actor, e: &AuditEvent)
         e.target_type,
         e.target_id,
         e.period,
-        e.details.to_string()
+        e.details.to_string(),
+        client_ip
     ])?;
     tracing::info!(
         target: "audit",
@@ -72,6 +83,16 @@ impl Store {
     /// Records an audit event now.
     pub fn audit(&self, actor: &Actor, e: &AuditEvent) -> Result<()> {
         insert(&self.conn, &self.now(), actor, e)
+    }
+
+    /// Records an audit event of a web or API request, with the client address.
+    pub fn audit_request(
+        &self,
+        actor: &Actor,
+        e: &AuditEvent,
+        client_ip: Option<&str>,
+    ) -> Result<()> {
+        insert_with_ip(&self.conn, &self.now(), actor, e, client_ip)
     }
 
     /// Audit events, newest first, optionally only one event name.

@@ -17,6 +17,8 @@
 
 mod audit;
 mod billing;
+mod browse;
+mod browse_logs;
 mod charge_insert;
 mod charges;
 mod decimal;
@@ -24,9 +26,16 @@ mod imports;
 mod migrate;
 mod periods;
 mod review;
+mod sessions;
 mod sources;
+mod users;
 
 pub use audit::AuditEvent;
+pub use browse::{
+    BrowseFilter, BrowsePage, BrowseRow, ChargeColumns, ChargeEvent, PeriodOverview, PiRow,
+    ProjectRow, SortKey, StatusFilter,
+};
+pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow};
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use decimal::dec;
@@ -40,7 +49,9 @@ pub use periods::{HistoryEntry, PeriodInfo, PeriodNote, PeriodTransition};
 pub use review::{
     Override, ReviewAction, ReviewOutcome, ReviewRequest, ReviewScope, ReviewSummary,
 };
+pub use sessions::{Flash, JobRecord, SessionLookup, SessionUser};
 pub use sources::SourceInfo;
+pub use users::{NewUser, UserRecord};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};

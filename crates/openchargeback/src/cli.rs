@@ -80,6 +80,9 @@ pub enum Command {
     /// Convert a raw export (slurm, isilon, qumulo, azure-local, openai, aws-cur, azure-ea) to lite FOCUS
     #[command(disable_help_flag = true)]
     Convert(ConvertArgs),
+    /// Run the web UI
+    #[command(visible_alias = "web")]
+    Serve(ServeArgs),
     /// Run a full monthly cycle on embedded sample data in a fresh instance
     Demo(DemoArgs),
     /// Benchmarks (figures for BENCHMARKS.md)
@@ -320,6 +323,19 @@ pub struct DemoArgs {
     /// Reuse a non-empty directory
     #[arg(long)]
     pub force: bool,
+    /// Then start the web UI on the demo instance (user `demo`, admin, random password printed once)
+    #[arg(long)]
+    pub serve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default: web.host)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port (default: web.port; 0 = any free port)
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 pub fn parse_period(s: &str) -> Result<ocb_core::period::Period, String> {

@@ -193,6 +193,9 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         "Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01",
         config_path.display()
     );
+    if args.serve {
+        return super::serve::demo(&mut store, ctx.config.clone());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ mod export_journal;
 mod ingest;
 mod periods;
 mod review;
+mod serve;
 mod show;
 mod sources;
 mod validate;
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Show(a) => show::run(&Ctx::load(global)?, a),
         Command::ExportJournal(a) => export_journal::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
+        Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
     }
 }
 

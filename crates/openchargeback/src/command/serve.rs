@@ -1,0 +1,95 @@
+//! `serve` (alias `web`): the web UI (SPEC §12). Startup checks, migration, config-user sync and
+//! recovery happen in `ocb_web::prepare`; this module only binds, prints the address and waits
+//! for Ctrl-C or SIGTERM, then lets in-flight requests finish.
+
+use crate::cli::ServeArgs;
+use crate::context::Ctx;
+use crate::error::CliError;
+use std::process::ExitCode;
+
+pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, CliError> {
+    serve_config(ctx.config.clone(), args.host, args.port, None)
+}
+
+/// Serves `config` on `host:port` (defaults from `web.*`); `banner` is printed once listening.
+pub(crate) fn serve_config(
+    config: ocb_config::Config,
+    host: Option<String>,
+    port: Option<u16>,
+    banner: Option<String>,
+) -> Result<ExitCode, CliError> {
+    for w in config.serve_warnings() {
+        eprintln!("{}", w.warning_line());
+    }
+    let host = host.unwrap_or_else(|| config.web.host.clone());
+    let port = port.unwrap_or(config.web.port);
+    let state = ocb_web::prepare(config).map_err(|e| CliError::fail("config", e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::fail("internal", format!("starting the server runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+            .await
+            .map_err(|e| CliError::fail("internal", format!("cannot listen on {host}:{port}: {e}")))?;
+        let addr = listener.local_addr()?;
+        println!("OpenChargeback web UI: http://{addr}/");
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+        tracing::info!(event = "server.started", address = %addr, version = env!("CARGO_PKG_VERSION"));
+        ocb_web::serve(state, listener, shutdown_signal())
+            .await
+            .map_err(|e| CliError::fail("internal", e.to_string()))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `demo --serve`: an admin user `demo` with a random password, printed once, then the server.
+pub(crate) fn demo(
+    store: &mut ocb_store::Store,
+    config: ocb_config::Config,
+) -> Result<ExitCode, CliError> {
+    let password = format!("Demo-9{}!", &ocb_web::security::random_token()[..12]);
+    let hash = ocb_web::password::hash(&password).map_err(|e| CliError::fail("internal", e))?;
+    let actor = ocb_store::Actor::system();
+    match store.find_user("demo")? {
+        Some(u) => store.set_user_password(&actor, u.id, &hash, None)?,
+        None => {
+            store.create_user(
+                &actor,
+                &ocb_store::NewUser {
+                    username: "demo".into(),
+                    email: "demo@example.edu".into(),
+                    display_name: "Demo administrator".into(),
+                    password_hash: hash,
+                    role: "admin".into(),
+                    recovery: false,
+                },
+            )?;
+        }
+    }
+    let banner = format!("Log in as user `demo` with password {password} (shown only now).");
+    serve_config(config, None, None, Some(banner))
+}
