@@ -32,12 +32,28 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_driver() -> (Driver, u16) {
+/// Whether chromium and chromedriver are installed. Without them the test is skipped with a
+/// message on a developer machine (the README's test command must pass on a machine with only
+/// the Rust toolchain) but fails under `.ci/run`, which installs them and sets
+/// `OCB_REQUIRE_SYSTEM_TOOLS=1`, so CI can never pass without driving the browser.
+fn have_browser() -> bool {
+    let found = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    let required = std::env::var_os("OCB_REQUIRE_SYSTEM_TOOLS").is_some_and(|v| v == "1");
     assert!(
-        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
+        found || !required,
         "browser tests need Debian's chromium and chromedriver: \
          apt-get install -y --no-install-recommends chromium chromium-driver (.ci/run installs them)"
     );
+    if !found {
+        eprintln!(
+            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} not found \
+             (apt-get install chromium chromium-driver, or run .ci/run)"
+        );
+    }
+    found
+}
+
+fn start_driver() -> (Driver, u16) {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
@@ -158,6 +174,9 @@ impl Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn monthly_workflow_in_chromium() {
+    if !have_browser() {
+        return;
+    }
     let (_driver, port) = start_driver();
     let inst = Instance::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -218,9 +218,15 @@ pub fn statement(spec: &Spec) -> Value {
 }
 
 /// True when poppler's `pdftotext` and `pdftoppm` are available; otherwise says why the calling
-/// test is skipped.
+/// test is skipped. Under `.ci/run` (`OCB_REQUIRE_SYSTEM_TOOLS=1`, poppler installed) a missing
+/// tool fails the test instead, so CI never passes without reading the PDFs.
 pub fn have_poppler() -> bool {
     let found = Path::new(PDFTOTEXT).exists() && Path::new(PDFTOPPM).exists();
+    let required = std::env::var_os("OCB_REQUIRE_SYSTEM_TOOLS").is_some_and(|v| v == "1");
+    assert!(
+        found || !required,
+        "{PDFTOTEXT} and {PDFTOPPM} are required under .ci/run (apt-get install poppler-utils)"
+    );
     if !found {
         eprintln!("SKIPPED: {PDFTOTEXT} or {PDFTOPPM} not found (install poppler-utils)");
     }
