@@ -6,8 +6,8 @@
 use crate::{MailError, Result};
 use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
 /// A file attached to the message.
@@ -51,6 +51,51 @@ pub struct BuiltMessage {
     pub date: String,
 }
 
+/// `Content-Disposition: attachment; filename="…"` exactly as SPEC §9.2 writes it. lettre's own
+/// header splits names longer than a line into RFC 2231 continuations (`filename*0=…`), which
+/// some clients show badly; statement file names are sanitised ASCII without quotes, so the plain
+/// quoted form is always valid (the parameter goes on a folded line of its own).
+#[derive(Debug, Clone)]
+struct AttachmentDisposition(String);
+
+impl Header for AttachmentDisposition {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Disposition")
+    }
+
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        s.strip_prefix("attachment; filename=\"")
+            .and_then(|n| n.strip_suffix('"'))
+            .map(|n| Self(n.to_string()))
+            .ok_or_else(|| "not an attachment disposition".into())
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::dangerous_new_pre_encoded(
+            Self::name(),
+            format!("attachment; filename=\"{}\"", self.0),
+            format!("attachment;\r\n filename=\"{}\"", self.0),
+        )
+    }
+}
+
+/// Plain quoting is safe for printable ASCII without quotes and backslashes.
+fn plain_filename(name: &str) -> bool {
+    name.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+fn attachment_part(a: &Attachment, pdf: &ContentType) -> SinglePart {
+    if plain_filename(&a.filename) {
+        SinglePart::builder()
+            .header(pdf.clone())
+            .header(AttachmentDisposition(a.filename.clone()))
+            .body(a.content.clone())
+    } else {
+        lettre::message::Attachment::new(a.filename.clone()).body(a.content.clone(), pdf.clone())
+    }
+}
+
 fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox> {
     let addr = address
         .parse()
@@ -71,10 +116,7 @@ pub fn build_message(email: &OutgoingEmail, now: DateTime<Utc>) -> Result<BuiltM
     ));
     let pdf = ContentType::parse("application/pdf").expect("a valid MIME type");
     for a in &email.attachments {
-        mixed = mixed.singlepart(
-            lettre::message::Attachment::new(a.filename.clone())
-                .body(a.content.clone(), pdf.clone()),
-        );
+        mixed = mixed.singlepart(attachment_part(a, &pdf));
     }
     let message: Message = Message::builder()
         .from(mailbox(Some(&email.from_name), &email.from_address)?)
@@ -112,7 +154,7 @@ mod tests {
             attachments: vec![
                 Attachment {
                     filename: "2025-01_a@example.edu_p1.pdf".into(),
-                    content: b"%PDF-1.7 one".to_vec(),
+                    content: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 one".to_vec(),
                 },
                 Attachment {
                     filename: "2025-01_a@example.edu_p2.pdf".into(),
@@ -145,7 +187,10 @@ mod tests {
         let html = text.find("text/html").expect("html part");
         assert!(plain < html, "text/plain comes before text/html");
         assert_eq!(text.matches("Content-Type: application/pdf").count(), 2);
-        assert!(text.contains("attachment; filename=\"2025-01_a@example.edu_p1.pdf\""));
+        assert!(text.contains(
+            "Content-Disposition: attachment;\r\n filename=\"2025-01_a@example.edu_p1.pdf\"\r\n"
+        ));
+        assert!(text.contains("Content-Transfer-Encoding: base64"));
         assert_eq!(m.envelope.to().len(), 1);
     }
 

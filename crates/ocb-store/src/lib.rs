@@ -22,12 +22,14 @@ mod browse_logs;
 mod charge_insert;
 mod charges;
 mod decimal;
+mod email_log;
 mod imports;
 mod migrate;
 mod periods;
 mod review;
 mod sessions;
 mod sources;
+mod statements;
 mod users;
 
 pub use audit::AuditEvent;
@@ -51,6 +53,10 @@ pub use review::{
 };
 pub use sessions::{Flash, JobRecord, SessionLookup, SessionUser};
 pub use sources::SourceInfo;
+pub use email_log::{EmailLogEntry, StoredEmailLog};
+pub use statements::{
+    GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
+};
 pub use users::{NewUser, UserRecord};
 
 use chrono::{DateTime, SecondsFormat, Utc};

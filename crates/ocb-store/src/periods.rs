@@ -333,6 +333,8 @@ impl Store {
                     params![p, at, actor.name, reason],
                 )?;
                 details["reason"] = json!(reason);
+                // SPEC 8.3: the final statements of a reopened period are out of date.
+                details["stale_statements"] = json!(crate::statements::mark_stale(&tx, &p)?);
                 format!("Period {p} reopened")
             }
             PeriodAction::Finalize => {

@@ -69,6 +69,13 @@ pub enum Command {
     Review(ReviewCommand),
     /// Show a PI's charges in a period
     Show(ShowArgs),
+    /// Generate statements (one PDF per PI and project) for a period; optionally email them
+    Generate(GenerateArgs),
+    /// Email the statements of a period (one message per PI)
+    Send(SendArgs),
+    /// Statements: list, resend
+    #[command(subcommand, arg_required_else_help = true)]
+    Statements(StatementsCommand),
     /// Export a journal (CSV for finance) of a period
     ExportJournal(ExportJournalArgs),
     /// Configuration
@@ -90,8 +97,87 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Billing period YYYY-MM
+    #[arg(short, long, value_parser = parse_period, required = true)]
+    pub period: ocb_core::period::Period,
+    /// Compute and render into a temporary directory; write nothing, send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: keep the rendered PDFs in this directory
+    #[arg(long, value_name = "DIR")]
+    pub preview_dir: Option<PathBuf>,
+    /// Email the statements after a successful run
+    #[arg(long)]
+    pub send: bool,
+    /// With --send: also PIs whose statements were already sent
+    #[arg(long)]
+    pub resend: bool,
+    /// With --send: only these PIs (repeatable)
+    #[arg(long, value_name = "EMAIL")]
+    pub pi: Vec<String>,
+    /// Parallel PDF renderers (default statements.workers)
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Only re-render PDFs missing on disk (allowed in finalized periods)
+    #[arg(long)]
+    pub restore_missing: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// Billing period YYYY-MM
+    #[arg(short, long, value_parser = parse_period, required = true)]
+    pub period: ocb_core::period::Period,
+    /// Only these PIs (repeatable)
+    #[arg(long, value_name = "EMAIL")]
+    pub pi: Vec<String>,
+    /// Also PIs whose statements were already sent
+    #[arg(long)]
+    pub resend: bool,
+    /// Show who would get an email; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StatementsCommand {
+    /// List the statements of a period
+    List {
+        #[arg(short, long, value_parser = parse_period, required = true)]
+        period: ocb_core::period::Period,
+        /// Only this PI
+        #[arg(long, value_name = "EMAIL")]
+        pi: Option<String>,
+    },
+    /// Send a PI's current statements of a period again
+    Resend {
+        #[arg(short, long, value_parser = parse_period, required = true)]
+        period: ocb_core::period::Period,
+        /// The PI (repeatable)
+        #[arg(long, value_name = "EMAIL", required = true)]
+        pi: Vec<String>,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// Create a period with many PI/project pairs and time `generate` on it (statements/s)
+    Statements {
+        /// PI/project pairs (= statements)
+        #[arg(long, default_value_t = 600)]
+        pairs: u64,
+        /// Charges per statement
+        #[arg(long, default_value_t = 50)]
+        charges: u64,
+        /// Renderer threads (default: CPU cores)
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Work directory (default: a temporary one)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Generate a lite FOCUS CSV and time `ingest` on it (empty period, re-import, dry run)
     Ingest {
         /// Rows to generate

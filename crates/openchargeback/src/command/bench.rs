@@ -43,7 +43,15 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<u64> {
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
-    let BenchCommand::Ingest { rows, dir } = cmd;
+    let (rows, dir) = match cmd {
+        BenchCommand::Ingest { rows, dir } => (rows, dir),
+        BenchCommand::Statements {
+            pairs,
+            charges,
+            workers,
+            dir,
+        } => return super::bench_statements::run(pairs, charges, workers, dir),
+    };
     let work = match dir {
         Some(d) => {
             std::fs::create_dir_all(&d)?;

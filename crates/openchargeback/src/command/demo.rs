@@ -145,10 +145,11 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let period = store
         .get_period(jan)?
         .ok_or_else(|| CliError::fail("internal", "demo period missing"))?;
+    let (generated, emails) = super::generate::demo_cycle(&mut store, &ctx, &actor, jan)?;
     let journals = export_journals(&store, &ctx, &actor, jan)?;
     if json {
         super::print_json(
-            &serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period, "journals": journals}),
+            &serde_json::json!({"dir": dir, "config": config_path, "database": ctx.config.database.path, "imports": reports, "review": review, "period": period, "statements": generated, "emails": emails, "journals": journals}),
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -169,10 +170,19 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         ctx.money(period.billable_total),
         period.billable_count
     );
+    println!(
+        "  statements: {} final PDFs for {} PIs, total {}; {} emails written (dev mode)",
+        generated.projects,
+        generated.pis,
+        ctx.money(generated.total.parse().unwrap_or_default()),
+        emails.sent
+    );
     println!();
     println!("Instance:  {}", dir.display());
     println!("Config:    {}", config_path.display());
     println!("Database:  {}", ctx.config.database.path.display());
+    println!("PDFs:      {}", ctx.config.output.pdf_dir.display());
+    println!("Emails:    {} (.eml files open in any mail client; .html previews)", ctx.config.output.email_dir.display());
     for j in &journals {
         let path = j.path.as_ref().map(|p| p.display().to_string());
         println!(

@@ -1,6 +1,7 @@
 //! One module per subcommand; `dispatch` routes parsed arguments to them.
 
 pub(crate) mod bench;
+mod bench_statements;
 mod config;
 mod convert;
 mod convert_args;
@@ -8,6 +9,7 @@ mod convert_inputs;
 mod db;
 mod demo;
 mod export_journal;
+mod generate;
 mod ingest;
 mod periods;
 mod review;
@@ -35,6 +37,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sources(c) => sources::run(&Ctx::load(global)?, c),
         Command::Review(c) => review::run(&Ctx::load(global)?, c),
         Command::Show(a) => show::run(&Ctx::load(global)?, a),
+        Command::Generate(a) => generate::run(&Ctx::load(global)?, a),
+        Command::Send(a) => generate::run_send(&Ctx::load(global)?, a),
+        Command::Statements(c) => generate::run_statements(&Ctx::load(global)?, c),
         Command::ExportJournal(a) => export_journal::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
         Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
