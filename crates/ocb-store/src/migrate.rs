@@ -9,16 +9,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "initial",
         include_str!("../migrations/sqlite/0001_initial.sql"),
     ),
-    (3, "web", include_str!("../migrations/sqlite/0003_web.sql")),
+    (2, "web", include_str!("../migrations/sqlite/0002_web.sql")),
     (
-        4,
+        3,
         "statements",
-        include_str!("../migrations/sqlite/0004_statements.sql"),
+        include_str!("../migrations/sqlite/0003_statements.sql"),
     ),
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 3;
 
 fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -59,4 +59,18 @@ pub(crate) fn check_readable(conn: &Connection) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Versions run 1, 2, 3 … with no gap: a database at version N skips every migration ≤ N,
+    /// so a gap filled later would never be applied.
+    #[test]
+    fn versions_are_contiguous_and_end_at_schema_version() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
+        let expected: Vec<i64> = (1..=SCHEMA_VERSION).collect();
+        assert_eq!(versions, expected);
+    }
 }
