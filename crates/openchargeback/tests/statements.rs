@@ -209,6 +209,9 @@ fn overlaps(path: &Path) -> Vec<String> {
 
 #[test]
 fn january_statements_match_an_independent_computation() {
+    if !common::have_poppler() {
+        return;
+    }
     let inst = january("");
     inst.cmd(&["periods", "close", "2025-01"])
         .assert()
@@ -277,6 +280,9 @@ fn january_statements_match_an_independent_computation() {
 
 #[test]
 fn open_period_gives_drafts_with_watermark_then_finals_after_close() {
+    if !common::have_poppler() {
+        return;
+    }
     let inst = january("");
     let (code, report) = inst.json(&["generate", "--period", "2025-01"]);
     assert_eq!(code, 0, "{report}");
@@ -361,6 +367,9 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn regeneration_updates_figures_removes_vanished_statements_and_clears_sent() {
+    if !common::have_poppler() {
+        return;
+    }
     let inst = january("dev_mode: true\n");
     inst.cmd(&["generate", "--period", "2025-01", "--send"])
         .assert()
@@ -466,6 +475,9 @@ fn long_statement(services: &[&str], resource: &str) -> (Instance, PathBuf) {
 
 #[test]
 fn a_300_charge_statement_paginates_with_headers_and_no_overlapping_text() {
+    if !common::have_poppler() {
+        return;
+    }
     let (_inst, pdf) = long_statement(
         &["Amazon Elastic Compute Cloud", "Amazon S3", "HPC Cluster"],
         "genomics-compute-node",
@@ -520,6 +532,9 @@ fn a_300_charge_statement_paginates_with_headers_and_no_overlapping_text() {
 /// Very long service and resource names must wrap inside their own columns.
 #[test]
 fn very_long_service_and_resource_names_do_not_overlap() {
+    if !common::have_poppler() {
+        return;
+    }
     let (_inst, pdf) = long_statement(
         &[
             "Amazon Elastic Compute Cloud - Compute Optimized Instances",
@@ -534,6 +549,9 @@ fn very_long_service_and_resource_names_do_not_overlap() {
 
 #[test]
 fn sample_statements_have_no_overlapping_text() {
+    if !common::have_poppler() {
+        return;
+    }
     let inst = january("");
     inst.cmd(&["periods", "close", "2025-01"])
         .assert()
