@@ -157,7 +157,14 @@ fn the_minimal_override_in_the_docs_renders() {
     let dir = templates_dir(Some(example));
     let renderer = Renderer::new(Some(dir.path())).unwrap();
     let text = text(&renderer.render_pdf(&common::fixture()).unwrap());
-    for expected in ["Example University", "2025-01-42", "DRAFT", "genomics-sequencing", "Amount due", "$2,307.75"] {
+    for expected in [
+        "Example University",
+        "2025-01-42",
+        "DRAFT",
+        "genomics-sequencing",
+        "Amount due",
+        "$2,307.75",
+    ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }

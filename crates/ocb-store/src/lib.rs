@@ -41,6 +41,7 @@ pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow}
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use decimal::dec;
+pub use email_log::{EmailLogEntry, StoredEmailLog};
 pub use imports::{
     ExistingCharge, FailedImport, ImportHeader, ImportRecord, ImportSummary, ImportTotals,
     ImportWriter, PeriodCounts, StoredDiagnostic,
@@ -53,7 +54,6 @@ pub use review::{
 };
 pub use sessions::{Flash, JobRecord, SessionLookup, SessionUser};
 pub use sources::SourceInfo;
-pub use email_log::{EmailLogEntry, StoredEmailLog};
 pub use statements::{
     GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
 };

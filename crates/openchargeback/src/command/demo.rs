@@ -182,7 +182,10 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     println!("Config:    {}", config_path.display());
     println!("Database:  {}", ctx.config.database.path.display());
     println!("PDFs:      {}", ctx.config.output.pdf_dir.display());
-    println!("Emails:    {} (.eml files open in any mail client; .html previews)", ctx.config.output.email_dir.display());
+    println!(
+        "Emails:    {} (.eml files open in any mail client; .html previews)",
+        ctx.config.output.email_dir.display()
+    );
     for j in &journals {
         let path = j.path.as_ref().map(|p| p.display().to_string());
         println!(
