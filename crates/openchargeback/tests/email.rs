@@ -13,24 +13,6 @@ use std::collections::BTreeSet;
 
 const EMAIL: &str = "email:\n  from_address: billing@example.edu\n  from_name: Example Research Computing\n  subject_template: \"Charges {billing_period} for {pi_name}: {total}\"\n";
 
-fn january(extra: &str) -> Instance {
-    let inst = Instance::with_extra(extra);
-    for (file, source) in JAN_2025 {
-        let path = sample(file);
-        inst.cmd(&[
-            "ingest",
-            path.to_str().expect("utf8"),
-            "-s",
-            source,
-            "-p",
-            "2025-01",
-        ])
-        .assert()
-        .success();
-    }
-    inst
-}
-
 fn recipients(sink: &SmtpSink) -> Vec<String> {
     sink.received().iter().flat_map(|m| m.to.clone()).collect()
 }

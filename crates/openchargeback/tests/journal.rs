@@ -18,24 +18,6 @@ journal:
   default_account: \"50000\"
 ";
 
-fn january(extra: &str) -> Instance {
-    let inst = Instance::with_extra(extra);
-    for (file, source) in JAN_2025 {
-        let path = sample(file);
-        inst.cmd(&[
-            "ingest",
-            path.to_str().expect("utf8"),
-            "-s",
-            source,
-            "-p",
-            "2025-01",
-        ])
-        .assert()
-        .success();
-    }
-    inst
-}
-
 fn stdout(inst: &Instance, args: &[&str]) -> String {
     let out = inst.cmd(args).output().expect("run");
     assert!(

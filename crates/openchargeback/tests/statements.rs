@@ -83,24 +83,6 @@ const EXPECTED: [(&str, &str, &str, &str, &str); 10] = [
     ),
 ];
 
-fn january(extra: &str) -> Instance {
-    let inst = Instance::with_extra(extra);
-    for (file, source) in JAN_2025 {
-        let path = sample(file);
-        inst.cmd(&[
-            "ingest",
-            path.to_str().expect("utf8"),
-            "-s",
-            source,
-            "-p",
-            "2025-01",
-        ])
-        .assert()
-        .success();
-    }
-    inst
-}
-
 fn pdf_text(path: &Path) -> String {
     let out = Proc::new("pdftotext")
         .arg(path)

@@ -126,3 +126,22 @@ pub fn have_poppler() -> bool {
     }
     found
 }
+
+/// An instance (with `extra` config) holding the five 2025-01 sample files, ingested.
+pub fn january(extra: &str) -> Instance {
+    let inst = Instance::with_extra(extra);
+    for (file, source) in JAN_2025 {
+        let path = sample(file);
+        inst.cmd(&[
+            "ingest",
+            path.to_str().expect("utf8"),
+            "-s",
+            source,
+            "-p",
+            "2025-01",
+        ])
+        .assert()
+        .success();
+    }
+    inst
+}
