@@ -54,26 +54,57 @@ impl Target<'_> {
     }
 }
 
-/// The stored charges of one (source, period), sorted by identity for binary search: about 50
-/// bytes per charge, a third of what a hash map needs, so a million-charge re-import stays small.
+/// The stored charges of one (source, period), sorted by identity for search: about 50 bytes
+/// per charge, a third of what a hash map needs, so a million-charge re-import stays small.
+/// Identities are hashes, so their leading bits are uniform: a table of bucket starts by those
+/// bits narrows each search to a handful of neighbours (a plain binary search over a million
+/// charges took twenty cache misses per row and bounded the re-import).
 struct ExistingIndex {
     charges: Vec<ExistingCharge>,
     seen: Vec<bool>,
+    /// `starts[b]..starts[b + 1]` holds the charges whose identity begins with bucket `b`.
+    starts: Vec<u32>,
+    bits: u32,
+}
+
+fn bucket(key: &Hash128, bits: u32) -> usize {
+    let lead = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
+    if bits == 0 {
+        0
+    } else {
+        (lead >> (32 - bits)) as usize
+    }
 }
 
 impl ExistingIndex {
     fn new(mut charges: Vec<ExistingCharge>) -> Self {
         charges.sort_unstable_by_key(|c| (c.key_hash, c.occurrence));
         let seen = vec![false; charges.len()];
-        Self { charges, seen }
+        // About four charges per bucket.
+        let bits = (charges.len() / 4).max(1).ilog2().min(24);
+        let mut starts = vec![0u32; (1usize << bits) + 1];
+        for c in &charges {
+            starts[bucket(&c.key_hash, bits) + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        Self {
+            charges,
+            seen,
+            starts,
+            bits,
+        }
     }
 
     /// The charge with this identity, marked as matched by a row.
     fn take(&mut self, key: &Hash128, occurrence: u32) -> Option<ExistingCharge> {
-        let i = self
-            .charges
-            .binary_search_by(|c| (&c.key_hash, c.occurrence).cmp(&(key, occurrence)))
-            .ok()?;
+        let b = bucket(key, self.bits);
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let i = lo
+            + self.charges[lo..hi]
+                .binary_search_by(|c| (&c.key_hash, c.occurrence).cmp(&(key, occurrence)))
+                .ok()?;
         self.seen[i] = true;
         Some(self.charges[i])
     }
