@@ -35,8 +35,8 @@ const FIXED: [&str; 9] = [
     "review_state",
 ];
 
-/// Nullable columns: the content columns (in [`crate::imports::CONTENT_NAMES`] order) and the
-/// flag reasons.
+/// Nullable columns: the content columns (the charge's stored fields, also diffed for history)
+/// and, last, the flag reasons.
 pub(crate) const OPTIONAL: [&str; 30] = [
     "billing_period_start",
     "billing_period_end",
@@ -69,6 +69,9 @@ pub(crate) const OPTIONAL: [&str; 30] = [
     "reconciliation_end",
     "flag_reasons",
 ];
+
+/// The content columns: every optional column but the flag reasons.
+pub(crate) const CONTENT: &[&str] = OPTIONAL.split_at(OPTIONAL.len() - 1).0;
 
 /// Bit `i` set = optional column `i` is non-null.
 type Shape = u32;

@@ -6,7 +6,9 @@
 //! stays flat; the write lock is held for the length of the import.
 
 use crate::audit::{self, AuditEvent};
-use crate::charge_insert::{reasons_json, Inserter, PreparedCharge, Written};
+use crate::charge_insert::{
+    reasons_json, Inserter, PreparedCharge, Written, CONTENT as CONTENT_OPTIONAL,
+};
 use crate::decimal::dec;
 use crate::{map_busy, periods, sources, Actor, Result, Store, StoreError};
 use ocb_core::charge::{Hash128, NewCharge, ReviewState};
@@ -544,37 +546,7 @@ const CONTENT_COLUMNS: &str = "billing_period_start, billing_period_end, charge_
     reconciliation_end";
 
 /// Names of the content columns, in bind order (for history diffs).
-const CONTENT_NAMES: [&str; 29] = [
-    "billing_period_start",
-    "billing_period_end",
-    "charge_period_start",
-    "charge_period_end",
-    "list_cost",
-    "contracted_cost",
-    "billed_cost",
-    "effective_cost",
-    "resource_id",
-    "resource_name",
-    "service_name",
-    "charge_category",
-    "charge_class",
-    "charge_description",
-    "sku_id",
-    "sku_price_id",
-    "tags",
-    "tags_raw",
-    "extra",
-    "pi_email",
-    "project_id",
-    "fund_org",
-    "cost_center",
-    "account_code",
-    "reference_1",
-    "reference_2",
-    "pi_name",
-    "end_date",
-    "reconciliation_end",
-];
+const CONTENT_NAMES: &[&str] = CONTENT_OPTIONAL;
 
 fn content_values(c: &NewCharge) -> [Option<String>; 29] {
     let f = &c.fields;
