@@ -15,10 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "statements",
         include_str!("../migrations/sqlite/0003_statements.sql"),
     ),
+    (4, "admin", include_str!("../migrations/sqlite/0004_admin.sql")),
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)

@@ -1,4 +1,4 @@
--- OpenChargeback schema v4 (SQLite): statements and the email log (SPEC §8, §9.8).
+-- OpenChargeback schema v3 (SQLite): statements and the email log (SPEC §8, §9.8).
 
 -- One statement per (period, PI, project); the id stays stable across regenerations (upsert).
 CREATE TABLE statements (
