@@ -15,6 +15,7 @@
 //! ```
 #![warn(clippy::unwrap_used, clippy::print_stdout)]
 
+mod api_tokens;
 mod audit;
 mod billing;
 mod browse;
@@ -30,8 +31,10 @@ mod review;
 mod sessions;
 mod sources;
 mod statements;
+mod user_admin;
 mod users;
 
+pub use api_tokens::{ApiTokenRecord, NewApiToken, TokenUser};
 pub use audit::AuditEvent;
 pub use browse::{
     BrowseFilter, BrowsePage, BrowseRow, ChargeColumns, ChargeEvent, PeriodOverview, PiRow,
@@ -57,6 +60,7 @@ pub use sources::SourceInfo;
 pub use statements::{
     GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
 };
+pub use user_admin::{UserEdit, CONFIG_MANAGED};
 pub use users::{NewUser, UserRecord};
 
 use chrono::{DateTime, SecondsFormat, Utc};

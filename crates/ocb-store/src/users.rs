@@ -64,9 +64,9 @@ pub struct NewUser {
     pub recovery: bool,
 }
 
-const COLUMNS: &str = "id, username, email, display_name, password_hash, role, config_managed, recovery, disabled, created_at";
+pub(crate) const COLUMNS: &str = "id, username, email, display_name, password_hash, role, config_managed, recovery, disabled, created_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -90,7 +90,7 @@ fn find(conn: &Connection, username: &str) -> Result<Option<UserRecord>> {
         .optional()?)
 }
 
-fn enabled_admins(conn: &Connection) -> Result<i64> {
+pub(crate) fn enabled_admins(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
         [],
