@@ -25,6 +25,7 @@ mod charges;
 mod decimal;
 mod email_log;
 mod imports;
+mod journal_exports;
 mod migrate;
 mod periods;
 mod review;
@@ -33,9 +34,10 @@ mod sources;
 mod statements;
 mod user_admin;
 mod users;
+mod web_logs;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken, TokenUser};
-pub use audit::AuditEvent;
+pub use audit::{AuditEvent, StoredAuditEvent};
 pub use browse::{
     BrowseFilter, BrowsePage, BrowseRow, ChargeColumns, ChargeEvent, PeriodOverview, PiRow,
     ProjectRow, SortKey, StatusFilter,
@@ -61,7 +63,9 @@ pub use statements::{
     GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
 };
 pub use user_admin::{UserEdit, CONFIG_MANAGED};
+pub use journal_exports::{NewJournalExport, StoredJournalExport};
 pub use users::{NewUser, UserRecord};
+pub use web_logs::AuditFilter;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
