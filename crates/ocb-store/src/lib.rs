@@ -28,8 +28,10 @@ mod imports;
 mod journal_exports;
 mod migrate;
 mod periods;
+mod reevaluate;
 mod review;
 mod sessions;
+mod settings;
 mod sources;
 mod statements;
 mod user_admin;
@@ -54,10 +56,12 @@ pub use imports::{
 pub use migrate::SCHEMA_VERSION;
 pub use ocb_core::billing::BillableCharge;
 pub use periods::{HistoryEntry, PeriodInfo, PeriodNote, PeriodTransition};
+pub use reevaluate::{PeriodReevaluation, ReevaluationReport};
 pub use review::{
     Override, ReviewAction, ReviewOutcome, ReviewRequest, ReviewScope, ReviewSummary,
 };
 pub use sessions::{Flash, JobRecord, SessionLookup, SessionUser};
+pub use settings::ResetCounts;
 pub use sources::SourceInfo;
 pub use statements::{
     GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
