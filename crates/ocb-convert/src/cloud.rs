@@ -1,5 +1,5 @@
 //! Shared parts of the cloud bill converters `aws-cur` and `azure-ea` (INTEGRATIONS.md §3.2,
-//! §3.3): reading CSV / CSV.gz tables, tag-key candidates compared on normalised keys, grouping
+//! §3.3): reading CSV / CSV.gz (and, for `aws-cur`, Parquet) tables, tag-key candidates compared on normalised keys, grouping
 //! line items per resource and attribution triple with `~n` suffixes, and the Tags order.
 
 use crate::config::Obj;
@@ -25,6 +25,20 @@ pub struct Table {
     pub rows: Vec<Record>,
 }
 
+/// Reads a CSV, CSV.gz or Parquet table (by magic bytes): the inputs `aws-cur` accepts (§3.2).
+/// Only `azure-ea` stays CSV-only ([`parse_table`]): §3.3 names no Parquet usage-details export.
+pub fn parse_table_or_parquet(name: &str, bytes: &[u8]) -> Result<Table> {
+    if bytes.starts_with(b"PAR1") {
+        #[cfg(feature = "parquet")]
+        return crate::cloud_parquet::parse_parquet_table(name, bytes);
+        #[cfg(not(feature = "parquet"))]
+        return Err(ConvertError::input(format!(
+            "{name}: this build has no Parquet support (feature `parquet`); export the report as CSV"
+        )));
+    }
+    parse_table(name, bytes)
+}
+
 /// Reads a CSV or gzip-compressed CSV table (detected by the gzip magic bytes).
 pub fn parse_table(name: &str, bytes: &[u8]) -> Result<Table> {
     let plain;
@@ -39,7 +53,9 @@ pub fn parse_table(name: &str, bytes: &[u8]) -> Result<Table> {
         bytes
     };
     if bytes.starts_with(b"PAR1") {
-        return Err(ConvertError::input(format!("{name}: Parquet input is not supported by this converter; export the report as CSV or CSV.gz")));
+        return Err(ConvertError::input(format!(
+            "{name}: Parquet input is not supported by this converter; export the report as CSV or CSV.gz"
+        )));
     }
     let text = crate::text::decode(bytes, name, false).map_err(ConvertError::Input)?;
     let mut rdr = csv::ReaderBuilder::new()

@@ -28,6 +28,8 @@ pub mod aws_cur;
 pub mod azure_ea;
 pub mod azure_local;
 pub mod cloud;
+#[cfg(feature = "parquet")]
+pub mod cloud_parquet;
 pub mod config;
 pub mod csv_out;
 pub mod error;

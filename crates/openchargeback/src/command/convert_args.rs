@@ -145,12 +145,12 @@ pub enum KindArgs {
         )]
         ledger: PathBuf,
     },
-    /// Legacy AWS Cost and Usage Report (CSV / CSV.gz files or directories)
+    /// Legacy AWS Cost and Usage Report (CSV / CSV.gz / Parquet files or directories)
     #[command(name = "aws-cur")]
     AwsCur {
         #[command(flatten)]
         common: Common,
-        /// CUR files or directories
+        /// CUR files or directories (CSV, CSV.gz or Parquet)
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },

@@ -77,9 +77,11 @@ fn need_config(files: &[ConfigFile]) -> Result<(), ConvertError> {
     Ok(())
 }
 
-/// Cloud inputs: files, or every *.csv / *.csv.gz under a directory (sorted).
+/// Cloud inputs: files, or every *.csv / *.csv.gz (and with `parquet`, *.parquet) under a
+/// directory (sorted). `aws-cur` reads Parquet CURs; `azure-ea` exports are CSV only (§3.3).
 fn tables(
     paths: &[PathBuf],
+    parquet: bool,
     inputs: &mut Inputs,
 ) -> Result<Vec<ocb_convert::cloud::Table>, ConvertError> {
     let mut files = Vec::new();
@@ -98,7 +100,7 @@ fn tables(
                         stack.push(path);
                     } else if lower.ends_with(".csv")
                         || lower.ends_with(".csv.gz")
-                        || lower.ends_with(".parquet")
+                        || (parquet && lower.ends_with(".parquet"))
                     {
                         found.push(path);
                     }
@@ -106,8 +108,9 @@ fn tables(
             }
             if found.is_empty() {
                 return Err(ConvertError::input(format!(
-                    "{}: no *.csv or *.csv.gz files",
-                    p.display()
+                    "{}: no *.csv or *.csv.gz{} files",
+                    p.display(),
+                    if parquet { " or *.parquet" } else { "" }
                 )));
             }
             found.sort();
@@ -120,7 +123,12 @@ fn tables(
         .iter()
         .map(|f| {
             let bytes = inputs.read(f)?;
-            ocb_convert::cloud::parse_table(&f.display().to_string(), &bytes)
+            let name = f.display().to_string();
+            if parquet {
+                ocb_convert::cloud::parse_table_or_parquet(&name, &bytes)
+            } else {
+                ocb_convert::cloud::parse_table(&name, &bytes)
+            }
         })
         .collect()
 }
@@ -253,11 +261,11 @@ pub fn convert(
         }
         KindArgs::AwsCur { inputs: paths, .. } => {
             let cfg = aws_cur::AwsCurConfig::from_merged_json(merged, &mut warnings)?;
-            plain(aws_cur::convert(&tables(paths, inputs)?, &cfg, ctx)?)
+            plain(aws_cur::convert(&tables(paths, true, inputs)?, &cfg, ctx)?)
         }
         KindArgs::AzureEa { inputs: paths, .. } => {
             let cfg = azure_ea::AzureEaConfig::from_merged_json(merged, &mut warnings)?;
-            plain(azure_ea::convert(&tables(paths, inputs)?, &cfg, ctx)?)
+            plain(azure_ea::convert(&tables(paths, false, inputs)?, &cfg, ctx)?)
         }
     };
     // Config warnings join the run's warnings (counted and reported like the others).
