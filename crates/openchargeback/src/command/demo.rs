@@ -10,6 +10,8 @@ use ocb_ingest::{Database, IngestRequest, NoProgress};
 use std::path::Path;
 use std::process::ExitCode;
 
+mod integrations;
+
 /// The sample month: five sources of January 2025 (HPC is 100% subsidised).
 const FILES: [(&str, &str, &str); 5] = [
     (
@@ -65,6 +67,12 @@ imports:
     - {name: HPC, pattern: hpc, fund_org: IT-HPC-SERVICES, account_code: "54200"}
     - {name: Storage, pattern: storage, fund_org: IT-STORAGE, account_code: "54300"}
     - {name: IT Storage, pattern: it_storage, fund_org: IT-SECURE-STORAGE, account_code: "54310"}
+    # Sources made by `openchargeback convert` (data/integrations/README.txt).
+    - {name: Slurm, pattern: slurm, fund_org: IT-HPC-COMPUTE, account_code: "54210"}
+    - {name: Isilon, pattern: isilon, fund_org: IT-HPC-STORAGE, account_code: "54320"}
+    - {name: Qumulo, pattern: qumulo, fund_org: IT-RESEARCH-STORAGE, account_code: "54330"}
+    - {name: Azure Local, pattern: azure-local, fund_org: IT-AZURE-LOCAL, account_code: "54120"}
+    - {name: OpenAI, pattern: openai, fund_org: IT-OPENAI-EDU, account_code: "54500"}
 "#;
 
 fn is_empty_dir(dir: &Path) -> bool {
@@ -106,10 +114,17 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         channel: "demo".into(),
         role: None,
     };
-    let mut reports = Vec::new();
+    let mut files = Vec::new();
     for (name, source, content) in FILES {
         let path = data.join(name);
         std::fs::write(&path, content)?;
+        files.push((path, source));
+    }
+    // The converted sources: HPC jobs, storage quotas, VMs and OpenAI usage (issue 5).
+    files.extend(integrations::convert_integrations(&data)?);
+    let mut reports = Vec::new();
+    for (path, source) in files {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let req = IngestRequest {
             path,
             filename: None,
