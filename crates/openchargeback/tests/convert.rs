@@ -165,6 +165,19 @@ fn every_kind_converts_validates_and_ingests_with_zero_rejects() {
         );
         let text = String::from_utf8(read(&csv)).expect("utf8");
         let unmapped = text.matches(r#"""pi_email"":"""""#).count();
+        // The unmapped rows by file line (header = line 1) and ResourceId (column 9).
+        let unmapped_rows: Vec<(String, String)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(r#"""pi_email"":"""""#))
+            .map(|(i, l)| {
+                (
+                    format!("line {}", i + 1),
+                    l.split(',').nth(8).expect("id").into(),
+                )
+            })
+            .collect();
+        assert_eq!(unmapped_rows.len(), unmapped);
         // validate (lite): every structural rule passes; L7 (pi_email on every row) fails exactly
         // when the converter emitted unmapped rows, which is the pre-flight signal it is for.
         let (code, v) = inst.json(&["validate", csv.to_str().expect("utf8")]);
@@ -182,6 +195,18 @@ fn every_kind_converts_validates_and_ingests_with_zero_rejects() {
                 "{} rule {}: {v}",
                 case.output, rule["id"]
             );
+            if rule["id"] == "L7" {
+                // Exactly the unmapped rows fail L7 (fixtures have < 10, all listed as examples).
+                let lines: Vec<&str> = rule["examples"]
+                    .as_array()
+                    .expect("examples")
+                    .iter()
+                    .map(|e| e["line"].as_str().expect("line"))
+                    .collect();
+                let want: Vec<&str> = unmapped_rows.iter().map(|(l, _)| l.as_str()).collect();
+                assert_eq!(rule["count"], unmapped, "{}: {v}", case.output);
+                assert_eq!(lines, want, "{}: {v}", case.output);
+            }
         }
         assert_eq!(
             code,
@@ -205,12 +230,24 @@ fn every_kind_converts_validates_and_ingests_with_zero_rejects() {
             r["rows_read"].as_u64(),
             Some(text.lines().count() as u64 - 1)
         );
-        let flagged_missing = inst.sql_count(&format!(
-            "SELECT count(*) FROM charges c JOIN sources s ON s.id = c.source_id WHERE s.name_key = lower('{}') AND c.flag_reasons LIKE '%missing_pi_email%'",
-            case.source
-        ));
+        // The same rows, and only they, are stored flagged missing_pi_email (held for review).
+        let conn = rusqlite::Connection::open(inst.db()).expect("db");
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.resource_id FROM charges c JOIN sources s ON s.id = c.source_id
+                 WHERE s.name_key = lower(?1) AND c.flag_reasons LIKE '%missing_pi_email%'
+                   AND c.review_state = 'pending' ORDER BY c.resource_id",
+            )
+            .expect("prepare");
+        let flagged: Vec<String> = stmt
+            .query_map([case.source], |r| r.get(0))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        let mut want: Vec<String> = unmapped_rows.into_iter().map(|(_, id)| id).collect();
+        want.sort();
         assert_eq!(
-            flagged_missing as usize, unmapped,
+            flagged, want,
             "{}: unmapped rows land flagged missing_pi_email",
             case.output
         );
