@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{first_page_words, have_poppler, statement, Spec, Word};
+use common::{all_page_words, first_page_words, have_poppler, statement, Spec, Word};
 use ocb_render::Renderer;
 
 /// The run of consecutive words whose concatenation is exactly `value` (a wrapped value is split
@@ -111,4 +111,67 @@ fn short_values_stay_on_one_line() {
     let (_, words) = first_page_words(&pdf);
     assert_eq!(words_of(&words, "zorp.blinkman@example.edu").len(), 1);
     assert_eq!(words_of(&words, "genomics-sequencing").len(), 1);
+}
+
+/// Charge rows whose values are known to fit on one line get a fixed height (see the charge
+/// details of statement.typ); the estimate must never let a value spill out of its row. Values of
+/// the widest glyphs at and just past the resource column's width, non-ASCII text and long service
+/// names, on both paper sizes and with the extra fund/org column.
+#[test]
+fn charge_rows_never_overlap_whatever_their_values() {
+    if !have_poppler() {
+        return;
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for glyph in ["W", "M", "m"] {
+        for n in [18, 22, 24, 25, 26, 28] {
+            labels.push(glyph.repeat(n));
+        }
+    }
+    labels.push("Ørsted-Überwachung-Åbo-ΩΣΔ-Ørsted".into());
+    labels.push("i-0123456789abcdef0".into());
+    let renderer = Renderer::new(None).unwrap();
+    for paper in ["us-letter", "a4"] {
+        for fund_groups in [1, 2] {
+            let spec = Spec {
+                charges: labels.len(),
+                fund_groups,
+                paper,
+                ..Spec::default()
+            };
+            let mut data = statement(&spec);
+            let charges = data["charges"].as_array_mut().unwrap();
+            for (i, charge) in charges.iter_mut().enumerate() {
+                charge["resource_label"] = serde_json::json!(labels[i]);
+                if i % 3 == 0 {
+                    charge["service"] = serde_json::json!("Azure Virtual Machines Premium SSD v2");
+                }
+            }
+            let pdf = renderer.render_pdf(&data).unwrap();
+            let pages = all_page_words(&pdf);
+            // Wrapped labels come out of pdftotext interleaved with the row's other cells, so
+            // count glyphs instead: no W is lost (nothing is clipped or drawn off the page).
+            let w_on_pages: usize = pages
+                .iter()
+                .flat_map(|p| &p.1)
+                .map(|w| w.text.matches('W').count())
+                .sum();
+            let w_in_labels: usize = labels.iter().map(|l| l.matches('W').count()).sum();
+            assert_eq!(w_on_pages, w_in_labels, "{paper}, {fund_groups} groups");
+            for (page_width, words) in &pages {
+                for (i, a) in words.iter().enumerate() {
+                    assert!(
+                        a.x_max <= *page_width - 36.0,
+                        "{paper}, {fund_groups} groups: {a:?} runs past the margin"
+                    );
+                    for b in &words[i + 1..] {
+                        assert!(
+                            !a.overlaps_by(b, 0.5),
+                            "{paper}, {fund_groups} groups: {a:?} overlaps {b:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

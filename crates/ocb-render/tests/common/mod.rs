@@ -295,33 +295,42 @@ impl Word {
 
 /// Page width and the words of the first page, from `pdftotext -bbox`.
 pub fn first_page_words(pdf: &[u8]) -> (f64, Vec<Word>) {
-    let html = pdftotext(pdf, &["-bbox", "-f", "1", "-l", "1"]);
+    page_words(&pdftotext(pdf, &["-bbox", "-f", "1", "-l", "1"])).swap_remove(0)
+}
+
+/// Every page's width and words (`pdftotext -bbox`), page by page.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn all_page_words(pdf: &[u8]) -> Vec<(f64, Vec<Word>)> {
+    page_words(&pdftotext(pdf, &["-bbox"]))
+}
+
+fn page_words(html: &str) -> Vec<(f64, Vec<Word>)> {
     let attr = |line: &str, name: &str| -> f64 {
         let start = line.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
         let end = start + line[start..].find('"').expect("closing quote");
         line[start..end].parse().expect("number")
     };
-    let page = html
-        .lines()
-        .find(|l| l.contains("<page "))
-        .expect("page element");
-    let width = attr(page, "width");
-    let words = html
-        .lines()
-        .filter(|l| l.trim_start().starts_with("<word "))
-        .map(|l| Word {
-            text: l[l.find('>').expect("tag end") + 1..l.rfind("</word>").expect("close")]
-                .replace("&amp;", "&")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\""),
-            x_min: attr(l, "xMin"),
-            y_min: attr(l, "yMin"),
-            x_max: attr(l, "xMax"),
-            y_max: attr(l, "yMax"),
-        })
-        .collect();
-    (width, words)
+    let mut pages: Vec<(f64, Vec<Word>)> = Vec::new();
+    for l in html.lines() {
+        if l.contains("<page ") {
+            pages.push((attr(l, "width"), Vec::new()));
+        } else if l.trim_start().starts_with("<word ") {
+            let page = pages.last_mut().expect("words are inside a page");
+            page.1.push(Word {
+                text: l[l.find('>').expect("tag end") + 1..l.rfind("</word>").expect("close")]
+                    .replace("&amp;", "&")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\""),
+                x_min: attr(l, "xMin"),
+                y_min: attr(l, "yMin"),
+                x_max: attr(l, "xMax"),
+                y_max: attr(l, "yMax"),
+            });
+        }
+    }
+    assert!(!pages.is_empty(), "pdftotext found no page");
+    pages
 }
 
 /// Where the tests expect poppler's rasteriser.
