@@ -19,6 +19,7 @@
 // everywhere would only add noise to every handler.
 #![allow(clippy::result_large_err)]
 
+pub mod api;
 mod assets;
 pub mod auth;
 mod error;

@@ -37,6 +37,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "imports.html",
     "import_detail.html",
     "change_password.html",
+    "users.html",
+    "user_new.html",
+    "user_edit.html",
+    "tokens.html",
     "help.html",
 );
 

@@ -35,7 +35,7 @@ struct Staged {
 
 /// The staging area: files on disk, their original names in memory.
 pub struct Staging {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     files: Mutex<HashMap<String, Staged>>,
 }
 
@@ -281,10 +281,11 @@ fn meta_of(r: &Value) -> FileMeta {
     }
 }
 
-/// Resolves source, period and mode of one staged file into an ingest request.
-fn request(
+/// Resolves source, period and mode of one staged file into an ingest request (the JSON API
+/// uses it too, with its own actor).
+pub(crate) fn request(
     st: &AppState,
-    u: &CurrentUser,
+    actor: ocb_store::Actor,
     path: PathBuf,
     filename: &str,
     meta: &FileMeta,
@@ -324,7 +325,7 @@ fn request(
         mode,
         dry_run,
         skip_invalid,
-        actor: u.actor(),
+        actor,
     };
     let info = json!({"detected_source": detected_source, "detected_period": detected_period, "source": source, "period": period, "skip_invalid": skip_invalid});
     Ok((req, info))
@@ -381,7 +382,7 @@ async fn preview(
         .get(id)
         .map(|f| f.path.clone())
         .ok_or_else(|| AppError::not_found("staged file not found"))?;
-    let (req, info) = request(st, u, path, filename, meta, true)?;
+    let (req, info) = request(st, u.actor(), path, filename, meta, true)?;
     let settings = ingest_settings(&st.config);
     let st2 = st.clone();
     let report = st
@@ -417,12 +418,12 @@ pub struct CommitFile {
     pub meta: FileMeta,
 }
 
-struct PreparedJob {
-    job: i64,
-    filename: String,
-    path: PathBuf,
-    req: IngestRequest,
-    info: Value,
+pub(crate) struct PreparedJob {
+    pub(crate) job: i64,
+    pub(crate) filename: String,
+    pub(crate) path: PathBuf,
+    pub(crate) req: IngestRequest,
+    pub(crate) info: Value,
 }
 
 /// Claims a staged file and records its job (`running`).
@@ -435,7 +436,14 @@ fn prepare_job(
     let staged = st.staging.take(id, &u.session.username).ok_or_else(|| {
         AppError::not_found("This upload expired or was already imported; upload the file again.")
     })?;
-    let (req, info) = request(st, u, staged.path.clone(), &staged.filename, meta, false)?;
+    let (req, info) = request(
+        st,
+        u.actor(),
+        staged.path.clone(),
+        &staged.filename,
+        meta,
+        false,
+    )?;
     let store = st.open_store()?;
     let job = store.create_job(
         "import",
@@ -452,9 +460,11 @@ fn prepare_job(
     })
 }
 
-/// Runs one import job to its end (on a blocking thread) and records the outcome.
-fn run_job(st: &AppState, p: PreparedJob) {
+/// Runs one import job to its end (on a blocking thread) and records the outcome; returns the
+/// report when the ingest ran (the JSON API maps its failure kind to a status).
+pub(crate) fn run_job(st: &AppState, p: PreparedJob) -> Option<ImportReport> {
     let job = p.job;
+    let mut report = None;
     let finished = st
         .open_store()
         .map_err(|e| e.message)
@@ -472,14 +482,16 @@ fn run_job(st: &AppState, p: PreparedJob) {
             );
             let _ = std::fs::remove_file(&p.path);
             let recorded = match outcome {
-                Ok(report) => {
-                    let v = result_json(st, &report, p.info);
-                    store.finish_job(
+                Ok(r) => {
+                    let v = result_json(st, &r, p.info);
+                    let done = store.finish_job(
                         job,
-                        report.succeeded(),
+                        r.succeeded(),
                         Some(&v),
-                        report.failure.as_ref().map(|f| f.message.as_str()),
-                    )
+                        r.failure.as_ref().map(|f| f.message.as_str()),
+                    );
+                    report = Some(r);
+                    done
                 }
                 Err(e) => {
                     tracing::error!(event = "job.finished", job, error = %e, "import job failed");
@@ -492,6 +504,7 @@ fn run_job(st: &AppState, p: PreparedJob) {
         tracing::error!(event = "job.finished", job, error = %e, "could not record the job's end");
     }
     st.jobs.done(job);
+    report
 }
 
 async fn commit_now(

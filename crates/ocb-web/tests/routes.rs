@@ -18,6 +18,8 @@ struct Fixture {
     users: [(Min, i64); 3],
     charge: i64,
     flagged: i64,
+    /// A database user the user-administration routes act on.
+    target: i64,
 }
 
 fn fixture() -> Fixture {
@@ -41,11 +43,13 @@ fn fixture() -> Fixture {
         .0[0]
         .id;
     let charge = store.charge(1).expect("charge").expect("exists").id;
+    let target = inst.add_user("tess", "viewer", "Target-pass-1");
     Fixture {
         inst,
         users,
         charge,
         flagged,
+        target,
     }
 }
 
@@ -74,6 +78,10 @@ fn get_routes(f: &Fixture) -> Vec<(String, Min)> {
         ("/imports", Min::Viewer),
         ("/imports/1", Min::Viewer),
         ("/settings/users/change-password", Min::Viewer),
+        ("/settings/users", Min::Admin),
+        ("/settings/users/new", Min::Admin),
+        (&format!("/settings/users/{}", f.target), Min::Admin),
+        ("/account/tokens", Min::Viewer),
         ("/help", Min::Viewer),
         ("/help/review", Min::Viewer),
     ]
@@ -84,7 +92,7 @@ fn get_routes(f: &Fixture) -> Vec<(String, Min)> {
 
 /// Every state-changing route: (path, form body, minimum role).
 fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
-    let (c, q) = (f.charge, f.flagged);
+    let (c, q, t) = (f.charge, f.flagged, f.target);
     [
         ("/logout", String::new(), Min::Viewer),
         ("/set-period", "period=2025-01".into(), Min::Viewer),
@@ -122,6 +130,28 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
             Min::Admin,
         ),
         ("/periods/2025-01/finalize", "confirm=1".into(), Min::Admin),
+        ("/account/tokens", "name=ci&read_only=1".into(), Min::Viewer),
+        ("/account/tokens/1/revoke", String::new(), Min::Viewer),
+        (
+            "/settings/users",
+            "username=newbie&email=newbie%40example.edu&role=viewer&password=Newbie-pass-1&confirm_password=Newbie-pass-1".into(),
+            Min::Admin,
+        ),
+        (
+            &format!("/settings/users/{t}"),
+            "email=tess2%40example.edu&display_name=Tess&role=reviewer".into(),
+            Min::Admin,
+        ),
+        (
+            &format!("/settings/users/{t}/password"),
+            "password=Target-pass-2&confirm_password=Target-pass-2".into(),
+            Min::Admin,
+        ),
+        (&format!("/settings/users/{t}/disable"), String::new(), Min::Admin),
+        (&format!("/settings/users/{t}/enable"), String::new(), Min::Admin),
+        (&format!("/settings/users/{t}/revoke-sessions"), String::new(), Min::Admin),
+        // Last: the target is gone afterwards.
+        (&format!("/settings/users/{t}/delete"), String::new(), Min::Admin),
     ]
     .into_iter()
     .map(|(p, b, m)| (p.to_string(), b, m))

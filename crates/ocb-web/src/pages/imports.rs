@@ -111,7 +111,8 @@ pub async fn detail(
     .await
 }
 
-async fn artefact(st: AppState, id: i64, rejects: bool) -> Result<Response, AppError> {
+/// Serves an import's `errors.csv` or `rejects.csv` (the JSON API serves the same files).
+pub(crate) async fn artefact(st: AppState, id: i64, rejects: bool) -> Result<Response, AppError> {
     let import_dir = st.config.output.import_dir.clone();
     let (path, name) = st
         .db(move |s| {

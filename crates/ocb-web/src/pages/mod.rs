@@ -1,12 +1,14 @@
 //! The router: every route with its minimum role (the extractor in each handler's signature
 //! enforces it), plus the small pages that need no module of their own.
 
-mod charges;
+pub(crate) mod charges;
 mod dashboard;
-mod imports;
+pub(crate) mod imports;
 mod people;
 mod periods;
 mod review;
+mod tokens;
+mod users;
 
 use crate::auth::{self, Viewer};
 use crate::error::AppError;
@@ -67,6 +69,17 @@ pub fn router(st: AppState) -> Router {
             "/settings/users/change-password",
             get(auth::change_password_form).post(auth::change_password),
         )
+        .route("/settings/users", get(users::list).post(users::create))
+        .route("/settings/users/new", get(users::new_form))
+        .route("/settings/users/{id}", get(users::edit_form).post(users::update))
+        .route("/settings/users/{id}/password", post(users::reset_password))
+        .route("/settings/users/{id}/disable", post(users::disable))
+        .route("/settings/users/{id}/enable", post(users::enable))
+        .route("/settings/users/{id}/revoke-sessions", post(users::revoke_sessions))
+        .route("/settings/users/{id}/delete", post(users::delete))
+        .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route("/account/tokens/{id}/revoke", post(tokens::revoke))
+        .nest("/api/v1", crate::api::router(st.clone()))
         .route("/help", get(help_index))
         .route("/help/{section}", get(help_section))
         .fallback(not_found)
