@@ -37,7 +37,8 @@ pub struct KnownSource {
 pub struct IngestSettings {
     /// Candidate tag keys.
     pub tag_mapping: TagMapping,
-    /// Effective review patterns.
+    /// Review patterns of the config file. Database overrides (SPEC §4.5) are applied by
+    /// [`ingest`] itself, from the store it is given.
     pub rules: ReviewRules,
     /// Known sources.
     pub known_sources: Vec<KnownSource>,
@@ -113,13 +114,30 @@ pub struct NoProgress;
 impl Progress for NoProgress {}
 
 /// Runs one import. A refused file returns `Ok` with `status == "failed"`.
+///
+/// The review patterns in effect are the database overrides where they exist, else
+/// `settings.rules`: resolved here, so the CLI, web, API and demo cannot disagree.
 pub fn ingest(
     db: Database<'_>,
     settings: &IngestSettings,
     req: &IngestRequest,
     progress: &mut dyn Progress,
 ) -> Result<ImportReport, IngestError> {
-    apply::run(db, settings, req, progress)
+    let store: Option<&Store> = match &db {
+        Database::Write(s) => Some(s),
+        Database::Read(s) => Some(s),
+        Database::Empty => None,
+    };
+    match store {
+        Some(s) => {
+            let effective = IngestSettings {
+                rules: s.apply_review_overrides(&settings.rules)?,
+                ..settings.clone()
+            };
+            apply::run(db, &effective, req, progress)
+        }
+        None => apply::run(db, settings, req, progress),
+    }
 }
 
 /// The base file name recorded for a path.

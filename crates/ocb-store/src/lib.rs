@@ -22,11 +22,13 @@ mod browse;
 mod browse_logs;
 mod charge_insert;
 mod charges;
+mod charts;
 mod decimal;
 mod email_log;
 mod imports;
 mod journal_exports;
 mod migrate;
+mod pattern_test;
 mod periods;
 mod reevaluate;
 mod review;
@@ -47,6 +49,7 @@ pub use browse::{
 pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow};
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
+pub use charts::{SourceSpend, SpendScope};
 pub use decimal::dec;
 pub use email_log::{EmailLogEntry, StoredEmailLog};
 pub use imports::{
@@ -55,6 +58,7 @@ pub use imports::{
 };
 pub use migrate::SCHEMA_VERSION;
 pub use ocb_core::billing::BillableCharge;
+pub use pattern_test::PatternSubject;
 pub use periods::{HistoryEntry, PeriodInfo, PeriodNote, PeriodTransition};
 pub use reevaluate::{PeriodReevaluation, ReevaluationReport};
 pub use review::{

@@ -91,6 +91,32 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    /// `rules` (compiled from the config file) with each list replaced by its database override
+    /// when one exists. Ingest applies this itself, so every entry point flags alike.
+    pub fn apply_review_overrides(&self, rules: &ReviewRules) -> Result<ReviewRules> {
+        let mut out = rules.clone();
+        for kind in PatternKind::ALL {
+            let Some(stored) = load(&self.conn, kind)? else {
+                continue;
+            };
+            let compiled = stored
+                .patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    kind.compile(p).map_err(|e| {
+                        StoreError::Corrupt(format!("{}[{i}] (database override): {e}", kind.key()))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            match kind {
+                PatternKind::FlagPatterns => out.flag_patterns = compiled,
+                PatternKind::FundOrgPatterns => out.fund_org_patterns = compiled,
+            }
+        }
+        Ok(out)
+    }
+
     /// Saves an override (validated by the caller). `old` is the list in effect before, for the
     /// audit record. Returns false (and writes nothing) when the list in effect is unchanged.
     pub fn save_review_override(
@@ -254,6 +280,13 @@ mod tests {
             .expect("same list again"));
         let e = s.effective_review(&config, &[], &rules).expect("effective");
         assert_eq!(e.flag_patterns.patterns, new);
+        let applied = s.apply_review_overrides(&rules).expect("applied");
+        let texts: Vec<&str> = applied
+            .flag_patterns
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(texts, ["tpu", "fpga"]);
         assert_eq!(
             e.flag_patterns.origin,
             Origin::Database {
