@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use ocb_config::{Config, TimeZoneSetting};
 use ocb_core::billing::{billing_lines, AccountRules};
 use ocb_core::period::Period;
-use ocb_store::{Actor, AuditEvent, Store};
+use ocb_store::{Actor, AuditEvent, NewJournalExport, Store};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
@@ -49,8 +49,10 @@ pub struct ExportRequest {
 /// The export record (SPEC §10.11); also the `--json` document of `export-journal`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportRecord {
-    /// Export id.
+    /// Export id (also given to templates as `export.id`).
     pub id: String,
+    /// Row id in the export log (SPEC §10.11): the export id shown in the web UI and the API.
+    pub log_id: i64,
     /// UTC time (RFC 3339).
     pub exported_at: String,
     /// Period.
@@ -202,8 +204,9 @@ fn run(
             &rendered.content,
         )?),
     };
-    let record = ExportRecord {
+    let mut record = ExportRecord {
         id,
+        log_id: 0,
         exported_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         period: period.clone(),
         period_status: status.as_str().to_string(),
@@ -231,17 +234,40 @@ fn run(
         map.insert("total_cost".into(), json!(record.total));
         map.insert("user".into(), json!(record.actor));
         map.insert("filename".into(), json!(record.file_name));
+        // The store adds the log row id as `export_id`.
+        map.remove("log_id");
     }
-    store.audit(
-        &req.actor,
-        &AuditEvent {
-            event: "export.journal",
-            target_type: Some("journal"),
-            target_id: Some(record.id.clone()),
-            period: Some(period),
-            details,
-        },
-    )?;
+    // The log row and the `export.journal` audit event are written in one transaction.
+    let log = NewJournalExport {
+        exported_at: record.exported_at.clone(),
+        period,
+        period_status: record.period_status.clone(),
+        format: record.format.clone(),
+        template_name: record.template.clone(),
+        include_flagged: record.include_flagged,
+        row_count: record.row_count as i64,
+        charge_count: record.charge_count as i64,
+        total: record.total.clone(),
+        debit_total: record.debit_total.clone(),
+        credit_total: record.credit_total.clone(),
+        file_name: record.file_name.clone(),
+        stored_path: record
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        sha256: record.sha256.clone(),
+    };
+    record.log_id = match store.record_journal_export(&req.actor, &log, details) {
+        Ok(id) => id,
+        Err(e) => {
+            // An export that is not in the log must not leave a file behind either.
+            if let Some(p) = &record.path {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+    };
     Ok(ExportOutcome {
         record,
         content: rendered.content,

@@ -15,6 +15,8 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct Jobs {
     rows: Mutex<HashMap<i64, u64>>,
+    /// Units to do, for jobs that know it (statements to render, PIs to email).
+    totals: Mutex<HashMap<i64, u64>>,
 }
 
 impl Jobs {
@@ -35,7 +37,48 @@ impl Jobs {
         if let Ok(mut m) = self.rows.lock() {
             m.remove(&id);
         }
+        if let Ok(mut m) = self.totals.lock() {
+            m.remove(&id);
+        }
     }
+
+    /// Starts a counted step: `total` units, none done yet.
+    pub fn begin(&self, id: i64, total: u64) {
+        if let Ok(mut m) = self.totals.lock() {
+            m.insert(id, total);
+        }
+        self.set(id, 0);
+    }
+
+    /// `n` more units are done.
+    pub fn advance(&self, id: i64, n: u64) {
+        if let Ok(mut m) = self.rows.lock() {
+            *m.entry(id).or_default() += n;
+        }
+    }
+
+    /// Units of the current step, when known.
+    pub fn total(&self, id: i64) -> Option<u64> {
+        self.totals.lock().ok().and_then(|m| m.get(&id).copied())
+    }
+}
+
+/// A statements/email progress sink that publishes to [`Jobs`] (called from render workers).
+pub struct StepProgress {
+    /// State.
+    pub st: AppState,
+    /// Job id.
+    pub id: i64,
+}
+
+impl ocb_statements::Progress for StepProgress {
+    fn begin(&self, total: u64) {
+        self.st.jobs.begin(self.id, total);
+    }
+    fn advance(&self, n: u64) {
+        self.st.jobs.advance(self.id, n);
+    }
+    fn finish(&self) {}
 }
 
 /// An ingest progress sink that publishes to [`Jobs`].
@@ -68,7 +111,7 @@ pub async fn status(
     let rows = st.jobs.get(id).unwrap_or(0);
     Ok(Json(serde_json::json!({
         "id": job.id, "kind": job.kind, "status": job.status, "label": job.label, "period": job.period,
-        "progress": {"rows": rows}, "result": job.result, "error": job.error,
+        "progress": {"rows": rows, "done": rows, "total": st.jobs.total(id)}, "result": job.result, "error": job.error,
         "created_at": job.created_at, "finished_at": job.finished_at,
     }))
     .into_response())

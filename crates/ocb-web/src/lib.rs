@@ -99,6 +99,10 @@ pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
     }
     ocb_ingest::clean_orphan_artefacts(&store, &config.output.import_dir)
         .map_err(|e| ServeError::Setup(e.to_string()))?;
+    // A statement run cut short by a crash: finish its committed file moves or discard its
+    // temporary files (SPEC §8.4 step 7), so every statement row matches its PDF.
+    ocb_statements::recover(&store, &config.output.pdf_dir)
+        .map_err(|e| ServeError::Setup(e.to_string()))?;
     drop(store);
     AppState::new(config).map_err(|e| ServeError::Setup(e.message))
 }

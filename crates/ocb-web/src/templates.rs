@@ -41,6 +41,14 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "user_new.html",
     "user_edit.html",
     "tokens.html",
+    "job_progress.html",
+    "statements.html",
+    "statements_generate.html",
+    "journal.html",
+    "journal_rows.html",
+    "journal_logs.html",
+    "emails.html",
+    "audit.html",
     "help.html",
 );
 

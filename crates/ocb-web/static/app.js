@@ -85,6 +85,7 @@
     });
     setupShortcuts();
     setupImport();
+    setupJobProgress();
   });
 
   function setupShortcuts() {
@@ -106,6 +107,36 @@
         if (s) { e.preventDefault(); s.focus(); }
       }
     });
+  }
+
+  // ---- Background job progress (statements, emails): poll /jobs/{id} every second, then
+  // reload without the job parameter; the job's result arrives as a flash message. ----
+  function setupJobProgress() {
+    var box = $("[data-job]");
+    if (!box) { return; }
+    var label = $("#job-status", box);
+    var id = box.getAttribute("data-job");
+    function finish() {
+      var url = new URL(window.location.href);
+      url.searchParams.delete("job");
+      window.location.replace(url.toString());
+    }
+    function poll() {
+      fetch("/jobs/" + id, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          if (!j) { finish(); return; }
+          if (j.status === "running" || j.status === "queued") {
+            var p = j.progress || {};
+            label.textContent = j.label + "… " + (p.total ? p.done + " of " + p.total : "starting");
+            setTimeout(poll, 1000);
+            return;
+          }
+          finish();
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    }
+    poll();
   }
 
   // ---- Import modal (SPEC 12.6) ----

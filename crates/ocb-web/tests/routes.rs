@@ -82,6 +82,26 @@ fn get_routes(f: &Fixture) -> Vec<(String, Min)> {
         ("/settings/users/new", Min::Admin),
         (&format!("/settings/users/{}", f.target), Min::Admin),
         ("/account/tokens", Min::Viewer),
+        // Output pages (statement 1, email log row 1 and export 1 exist: see `outputs`).
+        ("/statements", Min::Viewer),
+        (
+            "/statements?period=2025-01&pi=zorp.blinkman%40example.edu",
+            Min::Viewer,
+        ),
+        ("/statements/generate", Min::Reviewer),
+        ("/statements/generate?period=2025-01", Min::Reviewer),
+        ("/statements/1/preview", Min::Viewer),
+        ("/statements/1/download", Min::Viewer),
+        ("/journal", Min::Viewer),
+        ("/journal/logs?period=2025-01&format=gl", Min::Viewer),
+        ("/journal/logs/1/download", Min::Viewer),
+        ("/emails", Min::Viewer),
+        ("/emails?period=2025-01&status=dev_mode", Min::Viewer),
+        ("/audit", Min::Admin),
+        (
+            "/audit?event=export&actor=ada&period=2025-01&from=2025-01-01&to=2099-12-31",
+            Min::Admin,
+        ),
         ("/help", Min::Viewer),
         ("/help/review", Min::Viewer),
     ]
@@ -119,6 +139,17 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
             "period=2025-01&expected_count=999".into(),
             Min::Reviewer,
         ),
+        ("/statements/generate", "period=2025-01".into(), Min::Reviewer),
+        ("/statements/send-unsent", "period=2025-01".into(), Min::Reviewer),
+        ("/statements/1/send", String::new(), Min::Reviewer),
+        ("/statements/1/resend", String::new(), Min::Reviewer),
+        (
+            "/pis/zorp.blinkman%40example.edu/resend",
+            "period=2025-01".into(),
+            Min::Reviewer,
+        ),
+        ("/emails/1/resend", String::new(), Min::Reviewer),
+        ("/journal/export", "period=2025-01&format=gl".into(), Min::Viewer),
         ("/imports/upload", String::new(), Min::Reviewer),
         ("/imports/commit", String::new(), Min::Reviewer),
         ("/periods", "period=2031-02".into(), Min::Admin),
@@ -158,6 +189,71 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
     .collect()
 }
 
+/// Statements (drafts), their dev-mode emails and a `gl` journal of 2025-01, made with the
+/// library calls the pages use, so the output routes have a statement, an email log row and an
+/// export to act on.
+fn outputs(inst: &Instance) {
+    let mut store = inst.store();
+    let config = &inst.state.config;
+    let actor = ocb_store::Actor::cli("test");
+    let period = "2025-01".parse().expect("period");
+    let opts = ocb_statements::GenerateOptions::new(period);
+    ocb_statements::generate(
+        &mut store,
+        config,
+        &actor,
+        &opts,
+        &ocb_statements::NoProgress,
+    )
+    .expect("generate");
+    let send = ocb_statements::SendOptions {
+        period,
+        pis: vec![],
+        resend: false,
+        dry_run: false,
+    };
+    ocb_statements::send(
+        &mut store,
+        config,
+        &actor,
+        &send,
+        &ocb_statements::NoProgress,
+    )
+    .expect("send");
+    let req = ocb_journal::ExportRequest {
+        period,
+        format: ocb_journal::Format::Gl,
+        include_flagged: false,
+        output: ocb_journal::OutputTarget::Named,
+        actor,
+    };
+    ocb_journal::export_journal(&store, config, &req, chrono::Utc::now()).expect("journal");
+}
+
+/// Waits until the background jobs started by the requests have ended (their outcome is
+/// tested in `output_pages.rs`; here period transitions may race them on purpose).
+async fn jobs_finished(inst: &Instance) {
+    let start = std::time::Instant::now();
+    loop {
+        let conn = rusqlite_open(&inst.state.config.database.path);
+        let running: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM jobs WHERE status = 'running'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("jobs");
+        if running == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "jobs still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn redirects_to_login(status: StatusCode, h: &axum::http::HeaderMap) -> bool {
     status == StatusCode::SEE_OTHER && h.get(header::LOCATION).is_some_and(|l| l == "/login")
 }
@@ -169,6 +265,7 @@ fn allowed_status(s: StatusCode) -> bool {
 #[tokio::test]
 async fn every_route_enforces_its_role() {
     let f = fixture();
+    outputs(&f.inst);
     for (path, min) in get_routes(&f) {
         let (s, h, _) = f.inst.get(&path, None).await;
         assert!(redirects_to_login(s, &h), "anonymous GET {path}: {s}");
@@ -217,6 +314,7 @@ async fn every_route_enforces_its_role() {
         let (s, _, _) = f.inst.get(path, None).await;
         assert_eq!(s, StatusCode::OK, "public {path}");
     }
+    jobs_finished(&f.inst).await;
 }
 
 #[tokio::test]

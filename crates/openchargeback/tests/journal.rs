@@ -131,6 +131,16 @@ fn gl_debits_equal_credits_equal_the_period_total() {
         inst.sql_count("SELECT count(*) FROM audit_events WHERE event = 'export.journal'"),
         1
     );
+    // The export log (SPEC §10.11) has the row the web UI lists, with the stored path.
+    let log_id = rec["log_id"].as_i64().expect("log id");
+    assert_eq!(
+        inst.sql_count(&format!(
+            "SELECT count(*) FROM journal_exports WHERE id = {log_id} AND format = 'gl' AND channel = 'cli'
+               AND debit_total = '20227.00' AND credit_total = '20227.00' AND row_count > 0
+               AND stored_path = '{path}' AND sha256 != ''"
+        )),
+        1
+    );
 }
 
 #[test]
@@ -291,5 +301,16 @@ fn demo_exports_balanced_gl_and_template_journals() {
             .next()
             .expect("path");
         assert!(std::path::Path::new(path).is_file(), "{path}");
+        // Recorded in the export log, so `demo --serve` shows it on /journal/logs.
+        let db = dir.path().join("openchargeback-demo/billing.db");
+        let conn = rusqlite::Connection::open(db).expect("db");
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM journal_exports WHERE stored_path = ?1",
+                [path],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(n, 1, "{path}");
     }
 }

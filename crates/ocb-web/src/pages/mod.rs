@@ -1,12 +1,17 @@
 //! The router: every route with its minimum role (the extractor in each handler's signature
 //! enforces it), plus the small pages that need no module of their own.
 
+mod audit;
 pub(crate) mod charges;
 mod dashboard;
+mod emails;
 pub(crate) mod imports;
+mod journal;
+mod output_jobs;
 mod people;
 mod periods;
 mod review;
+mod statements;
 mod tokens;
 mod users;
 
@@ -65,17 +70,41 @@ pub fn router(st: AppState) -> Router {
         .route("/imports/{id}/errors.csv", get(imports::errors_csv))
         .route("/imports/{id}/rejects.csv", get(imports::rejects_csv))
         .route("/jobs/{id}", get(jobs::status))
+        .route("/statements", get(statements::list))
+        .route(
+            "/statements/generate",
+            get(statements::generate_form).post(statements::generate),
+        )
+        .route("/statements/send-unsent", post(statements::send_unsent))
+        .route("/statements/{id}/preview", get(statements::preview))
+        .route("/statements/{id}/download", get(statements::download))
+        .route("/statements/{id}/send", post(statements::send_one))
+        .route("/statements/{id}/resend", post(statements::resend))
+        .route("/pis/{email}/resend", post(statements::pi_resend))
+        .route("/journal", get(journal::form))
+        .route("/journal/export", post(journal::export))
+        .route("/journal/logs", get(journal::logs))
+        .route("/journal/logs/{id}/download", get(journal::download))
+        .route("/emails", get(emails::list))
+        .route("/emails/{id}/resend", post(emails::resend))
+        .route("/audit", get(audit::list))
         .route(
             "/settings/users/change-password",
             get(auth::change_password_form).post(auth::change_password),
         )
         .route("/settings/users", get(users::list).post(users::create))
         .route("/settings/users/new", get(users::new_form))
-        .route("/settings/users/{id}", get(users::edit_form).post(users::update))
+        .route(
+            "/settings/users/{id}",
+            get(users::edit_form).post(users::update),
+        )
         .route("/settings/users/{id}/password", post(users::reset_password))
         .route("/settings/users/{id}/disable", post(users::disable))
         .route("/settings/users/{id}/enable", post(users::enable))
-        .route("/settings/users/{id}/revoke-sessions", post(users::revoke_sessions))
+        .route(
+            "/settings/users/{id}/revoke-sessions",
+            post(users::revoke_sessions),
+        )
         .route("/settings/users/{id}/delete", post(users::delete))
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))

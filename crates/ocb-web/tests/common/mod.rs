@@ -98,6 +98,24 @@ impl Instance {
         Self { dir, state, app }
     }
 
+    /// An instance that really sends email: dev mode off, a server secret, an `email` section and
+    /// the given `smtp` section (e.g. a loopback sink the test started).
+    pub fn with_smtp(smtp_yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        let extra = format!(
+            "  secret_key: {}\nemail:\n  from_address: billing@example.edu\n  from_name: Research Computing Billing\n{smtp_yaml}",
+            "k".repeat(64)
+        );
+        let yaml = config_yaml(dir.path(), &extra).replacen("dev_mode: true", "dev_mode: false", 1);
+        std::fs::write(&path, &yaml).expect("write config");
+        let loaded = ocb_config::load_str(&yaml, Some(&path), &|_| None, dir.path())
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        let state = ocb_web::prepare(loaded.config).expect("prepare");
+        let app = ocb_web::router(state.clone());
+        Self { dir, state, app }
+    }
+
     pub fn store(&self) -> Store {
         Store::open(&self.state.config.database.path, OpenMode::Create, 5000).expect("store")
     }
