@@ -78,6 +78,8 @@ pub enum Command {
     Statements(StatementsCommand),
     /// Export a journal (CSV for finance) of a period
     ExportJournal(ExportJournalArgs),
+    /// Recompute flag reasons from stored charges and the current review settings
+    Reevaluate(ReevaluateArgs),
     /// Configuration
     #[command(subcommand, arg_required_else_help = true)]
     Config(ConfigCommand),
@@ -360,6 +362,16 @@ pub struct ShowArgs {
     pub pi_email: String,
     #[arg(short, long, value_parser = parse_period, required = true)]
     pub period: ocb_core::period::Period,
+}
+
+#[derive(Args, Debug)]
+pub struct ReevaluateArgs {
+    /// Only this billing period YYYY-MM (default: every open and closed period)
+    #[arg(short, long, value_parser = parse_period)]
+    pub period: Option<ocb_core::period::Period>,
+    /// Show the counts; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]

@@ -73,6 +73,27 @@ impl Ctx {
         )?))
     }
 
+    /// The review settings in effect (SPEC §4.5): the database override of each pattern list
+    /// when `store` has one, else the config file's list. Every command that flags or checks a
+    /// fund/org resolves through here, as the web does, so both use the same values.
+    pub fn effective_review(
+        &self,
+        store: Option<&Store>,
+    ) -> Result<ocb_core::review_settings::EffectiveReview, CliError> {
+        let r = &self.config.review;
+        match store {
+            Some(s) => Ok(s.effective_review(&r.flag_patterns, &r.fund_org_patterns, &r.rules)?),
+            None => Ok(ocb_core::review_settings::EffectiveReview::resolve(
+                &r.flag_patterns,
+                &r.fund_org_patterns,
+                &r.rules,
+                None,
+                None,
+            )
+            .expect("config lists are compiled at load")),
+        }
+    }
+
     /// Formats an amount with the configured currency.
     pub fn money(&self, amount: ocb_core::Decimal) -> String {
         ocb_core::amount::MoneyDisplay {

@@ -16,10 +16,27 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
             let json = global.json;
             let ctx = Ctx::load(global)?;
             let c = &ctx.config;
+            // Read-only: `config check` never creates or migrates the database (§11.1).
+            let store = ctx.store_if_exists()?;
+            let review = ctx.effective_review(store.as_ref())?;
             if json {
-                super::print_json(&serde_json::json!({"valid": true, "config": c.redacted()}));
+                super::print_json(&serde_json::json!({
+                    "valid": true,
+                    "config": c.redacted(),
+                    "effective_review": {
+                        "flag_patterns": review.flag_patterns,
+                        "fund_org_patterns": review.fund_org_patterns,
+                    },
+                }));
                 return Ok(ExitCode::SUCCESS);
             }
+            let list = |l: &ocb_core::review_settings::EffectiveList| {
+                if l.patterns.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    l.patterns.join(" | ")
+                }
+            };
             let path = |p: &std::path::Path| p.display().to_string();
             print!(
                 "{}",
@@ -39,13 +56,12 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
                         ("Email dir", path(&c.output.email_dir)),
                         ("Import dir", path(&c.output.import_dir)),
                         ("Backup dir", path(&c.output.backup_dir)),
+                        ("Flag patterns", list(&review.flag_patterns)),
+                        ("Flag patterns from", review.flag_patterns.origin.describe()),
+                        ("Fund/org patterns", list(&review.fund_org_patterns)),
                         (
-                            "Flag patterns (config file)",
-                            c.review.flag_patterns.join(" | ")
-                        ),
-                        (
-                            "Fund/org patterns (config file)",
-                            c.review.fund_org_patterns.join(" | ")
+                            "Fund/org patterns from",
+                            review.fund_org_patterns.origin.describe()
                         ),
                     ]
                 )

@@ -12,6 +12,7 @@ mod export_journal;
 mod generate;
 mod ingest;
 mod periods;
+mod reevaluate;
 mod review;
 mod serve;
 mod show;
@@ -41,6 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Send(a) => generate::run_send(&Ctx::load(global)?, a),
         Command::Statements(c) => generate::run_statements(&Ctx::load(global)?, c),
         Command::ExportJournal(a) => export_journal::run(&Ctx::load(global)?, a),
+        Command::Reevaluate(a) => reevaluate::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
         Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
     }

@@ -80,7 +80,12 @@ fn validate_override(ctx: &Ctx, o: &Override) -> Result<(), CliError> {
         }
     }
     if let Some(f) = &o.fund_org {
-        if !ctx.config.review.rules.fund_org_ok(f.trim()) {
+        let store = ctx.store_if_exists()?;
+        if !ctx
+            .effective_review(store.as_ref())?
+            .rules
+            .fund_org_ok(f.trim())
+        {
             return Err(CliError::fail(
                 "validation_failed",
                 format!("--fund-org '{f}' does not match review.fund_org_patterns"),

@@ -1,4 +1,5 @@
-//! `validate PATH…` (SPEC §3.8): lite and strict FOCUS checks; never touches the database.
+//! `validate PATH…` (SPEC §3.8): lite and strict FOCUS checks. The database is only read (for
+//! the effective review patterns, §4.5), never created or written.
 
 use crate::cli::{Global, ValidateArgs};
 use crate::context::Ctx;
@@ -9,11 +10,14 @@ use std::process::ExitCode;
 pub fn run(global: Global, args: ValidateArgs) -> Result<ExitCode, CliError> {
     let json = global.json;
     let ctx = Ctx::load(global)?;
+    let store = ctx.store_if_exists()?;
+    let review = ctx.effective_review(store.as_ref())?.rules;
+    drop(store);
     let opts = ValidateOptions {
         strict: args.strict,
         max_examples: args.max_examples,
         tag_mapping: ctx.config.tag_mapping.clone(),
-        review: ctx.config.review.rules.clone(),
+        review,
     };
     let reports: Vec<_> = args.paths.iter().map(|p| validate_path(p, &opts)).collect();
     let pass = reports.iter().all(|r| r.passed());
