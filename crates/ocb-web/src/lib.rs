@@ -22,6 +22,8 @@
 pub mod api;
 mod assets;
 pub mod auth;
+mod chart_data;
+pub mod charts;
 mod error;
 mod jobs;
 mod pages;

@@ -24,6 +24,8 @@ pub struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) jobs: Jobs,
     pub(crate) staging: Staging,
+    /// Chart figures per period, valid while the period's change counter is unchanged.
+    pub(crate) charts: crate::chart_data::ChartCache,
     idle: Mutex<Vec<Store>>,
 }
 
@@ -56,6 +58,7 @@ impl AppState {
             throttle,
             jobs: Jobs::default(),
             staging,
+            charts: Default::default(),
             idle: Mutex::new(Vec::new()),
         })))
     }

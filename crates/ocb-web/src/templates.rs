@@ -49,6 +49,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "journal_logs.html",
     "emails.html",
     "audit.html",
+    "settings.html",
+    "settings_test.html",
+    "settings_reevaluate.html",
     "help.html",
 );
 

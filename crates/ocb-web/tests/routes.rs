@@ -81,6 +81,13 @@ fn get_routes(f: &Fixture) -> Vec<(String, Min)> {
         ("/settings/users", Min::Admin),
         ("/settings/users/new", Min::Admin),
         (&format!("/settings/users/{}", f.target), Min::Admin),
+        ("/settings", Min::Admin),
+        (
+            "/settings/test-patterns?flag_patterns=gpu%0A(bad&fund_org_patterns=%5E%5Cd%7B6%7D%24&period=2025-01",
+            Min::Admin,
+        ),
+        ("/settings/reevaluate?period=2025-01", Min::Admin),
+        ("/settings/reevaluate", Min::Admin),
         ("/account/tokens", Min::Viewer),
         // Output pages (statement 1, email log row 1 and export 1 exist: see `outputs`).
         ("/statements", Min::Viewer),
@@ -161,6 +168,11 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
             Min::Admin,
         ),
         ("/periods/2025-01/finalize", "confirm=1".into(), Min::Admin),
+        ("/settings/patterns", "flag_patterns=gpu&fund_org_patterns=".into(), Min::Admin),
+        ("/settings/revert", String::new(), Min::Admin),
+        ("/settings/reevaluate", "period=2025-01".into(), Min::Admin),
+        // Without the confirmation box: refused with a message, nothing deleted.
+        ("/settings/reset", String::new(), Min::Admin),
         ("/account/tokens", "name=ci&read_only=1".into(), Min::Viewer),
         ("/account/tokens/1/revoke", String::new(), Min::Viewer),
         (

@@ -2,16 +2,37 @@
 //! and recent periods (SPEC §12.3).
 
 use crate::auth::Viewer;
+use crate::chart_data::{self, RANGES};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::view::PageCtx;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use ocb_store::{ImportFilter, Store};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
-pub async fn show(State(st): State<AppState>, Viewer(u): Viewer) -> Result<Response, AppError> {
-    st.page(u, "dashboard.html", "dashboard", build).await
+/// `GET /?months=N`: N is the chart range (6, 12 or 24 periods; default 12).
+pub async fn show(
+    State(st): State<AppState>,
+    Viewer(u): Viewer,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let months = q
+        .get("months")
+        .and_then(|m| m.parse().ok())
+        .filter(|m| RANGES.contains(m))
+        .unwrap_or(12);
+    let st2 = st.clone();
+    st.page(u, "dashboard.html", "dashboard", move |s, ctx| {
+        let mut v = build(s, ctx)?;
+        if let Some(period) = ctx.period.as_deref() {
+            v["charts"] =
+                chart_data::dashboard(s, &st2.charts, period, months, &st2.config.currency)?;
+        }
+        Ok(v)
+    })
+    .await
 }
 
 fn build(s: &mut Store, ctx: &PageCtx) -> Result<Value, AppError> {

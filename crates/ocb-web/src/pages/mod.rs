@@ -11,6 +11,8 @@ mod output_jobs;
 mod people;
 mod periods;
 mod review;
+mod settings;
+mod settings_tools;
 mod statements;
 mod tokens;
 mod users;
@@ -106,6 +108,12 @@ pub fn router(st: AppState) -> Router {
             post(users::revoke_sessions),
         )
         .route("/settings/users/{id}/delete", post(users::delete))
+        .route("/settings", get(settings::show))
+        .route("/settings/patterns", post(settings::save))
+        .route("/settings/revert", post(settings::revert))
+        .route("/settings/reset", post(settings::reset))
+        .route("/settings/test-patterns", get(settings_tools::test_patterns))
+        .route("/settings/reevaluate", get(settings_tools::preview).post(settings_tools::apply))
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .nest("/api/v1", crate::api::router(st.clone()))

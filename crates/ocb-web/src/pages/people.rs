@@ -6,7 +6,7 @@ use crate::state::AppState;
 use crate::view::{page_of, pager, PageCtx};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use ocb_store::{BrowseFilter, ChargeFilter, SortKey, Store};
+use ocb_store::{BrowseFilter, ChargeFilter, SortKey, SpendScope, Store};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -51,6 +51,7 @@ pub async fn project(
     Viewer(u): Viewer,
     Path(project_id): Path<String>,
 ) -> Result<Response, AppError> {
+    let st2 = st.clone();
     st.page(u, "project_detail.html", "projects", move |s, ctx| {
         let period = period_or_empty(ctx).unwrap_or_default();
         let totals = |by_service| -> Result<Vec<Value>, AppError> {
@@ -61,8 +62,9 @@ pub async fn project(
         };
         let (by_fund, by_service) = (totals(false)?, totals(true)?);
         let charges = charges_of(s, ctx, ChargeFilter { period: Some(period.clone()), project_id: Some(project_id.clone()), ..Default::default() })?;
+        let trend = trend_of(&st2, s, &period, SpendScope::Project(project_id.clone()))?;
         Ok(json!({"title": format!("Project {project_id}"), "project_id": project_id, "period": period,
-                  "by_fund": by_fund, "by_service": by_service, "charges": charges}))
+                  "by_fund": by_fund, "by_service": by_service, "charges": charges, "trend": trend}))
     })
     .await
 }
@@ -92,6 +94,7 @@ pub async fn pi(
     Viewer(u): Viewer,
     Path(email): Path<String>,
 ) -> Result<Response, AppError> {
+    let st2 = st.clone();
     st.page(u, "pi_detail.html", "pis", move |s, ctx| {
         let period = period_or_empty(ctx).unwrap_or_default();
         let projects: Vec<Value> = s
@@ -100,7 +103,17 @@ pub async fn pi(
             .map(|p| json!({"project_id": p.project_id, "fund_org": p.fund_org, "charges": p.charges, "billable": ctx.money(p.billable), "flagged": p.flagged}))
             .collect();
         let charges = charges_of(s, ctx, ChargeFilter { period: Some(period.clone()), pi_email: Some(email.clone()), ..Default::default() })?;
-        Ok(json!({"title": format!("PI {email}"), "email": email, "period": period, "projects": projects, "charges": charges}))
+        let trend = trend_of(&st2, s, &period, SpendScope::Pi(email.clone()))?;
+        Ok(json!({"title": format!("PI {email}"), "email": email, "period": period, "projects": projects, "charges": charges, "trend": trend}))
     })
     .await
+}
+
+/// The monthly trend chart (SPEC §12.7) of the 12 periods up to the selected one; none without
+/// a period.
+fn trend_of(st: &AppState, s: &Store, period: &str, scope: SpendScope) -> Result<Value, AppError> {
+    if period.is_empty() {
+        return Ok(Value::Null);
+    }
+    crate::chart_data::trend(s, &st.charts, period, scope, &st.config.currency)
 }

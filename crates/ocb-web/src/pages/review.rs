@@ -209,7 +209,11 @@ pub async fn approve(
 ) -> Response {
     let p = pairs(&body);
     let to = back(&p);
-    let out = match single_id(&p).and_then(|id| override_of(&st, &p).map(|o| (id, o))) {
+    // Fund/org overrides are checked against the patterns in effect (database override, §4.5).
+    let rules = super::settings::effective_rules(&st).await;
+    let out = match rules
+        .and_then(|r| single_id(&p).and_then(|id| override_of(&r, &p).map(|o| (id, o))))
+    {
         Ok((id, o)) => {
             let mut req = request(
                 ReviewAction::Approve,
@@ -225,7 +229,10 @@ pub async fn approve(
 }
 
 /// The attribution override of a single approval, validated (SPEC §7.5).
-fn override_of(st: &AppState, p: &[(String, String)]) -> Result<Option<Override>, AppError> {
+fn override_of(
+    rules: &ocb_core::flags::ReviewRules,
+    p: &[(String, String)],
+) -> Result<Option<Override>, AppError> {
     let o = Override {
         pi_email: get(p, "pi_email"),
         project_id: get(p, "project_id"),
@@ -242,7 +249,7 @@ fn override_of(st: &AppState, p: &[(String, String)]) -> Result<Option<Override>
         }
     }
     if let Some(f) = &o.fund_org {
-        if !st.config.review.rules.fund_org_ok(f) {
+        if !rules.fund_org_ok(f) {
             return Err(AppError::bad_request(format!(
                 "Fund/org '{f}' does not match the fund/org patterns."
             )));

@@ -1,0 +1,193 @@
+//! The charts' figures (SPEC §12.7): monthly sums from the store, cached per period against the
+//! period's change counter, turned into the SVG of [`crate::charts`] and the rows of the text
+//! alternative.
+//!
+//! Why a cache: summing a period of a million charges takes a noticeable fraction of a second,
+//! and the dashboard shows twelve periods on every load. Every import, review action and
+//! re-evaluation advances the period's change counter, so a cached figure with the current
+//! counter is exact; past periods, which rarely change, are summed once.
+
+use crate::charts::{self, Series};
+use crate::error::AppError;
+use ocb_core::Decimal;
+use ocb_store::{SourceSpend, SpendScope, Store};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+/// Cached figures of one (scope, period).
+#[derive(Clone)]
+enum Figures {
+    BySource(Vec<SourceSpend>),
+    Totals(Decimal, Decimal),
+}
+
+/// Bound on cached entries (PI and project pages add one per person and period viewed).
+const MAX_ENTRIES: usize = 20_000;
+
+/// Figures keyed by (scope, period), each with the change counter it was computed at.
+#[derive(Default)]
+pub struct ChartCache {
+    entries: Mutex<HashMap<(String, String), (i64, Figures)>>,
+}
+
+impl ChartCache {
+    /// Forgets everything (after a dev-mode data reset, when counters start again from zero).
+    pub fn clear(&self) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.clear();
+        }
+    }
+
+    fn get_or<F>(
+        &self,
+        scope: &str,
+        period: &str,
+        counter: i64,
+        compute: F,
+    ) -> Result<Figures, AppError>
+    where
+        F: FnOnce() -> Result<Figures, AppError>,
+    {
+        let key = (scope.to_string(), period.to_string());
+        if let Ok(e) = self.entries.lock() {
+            if let Some((c, f)) = e.get(&key) {
+                if *c == counter {
+                    return Ok(f.clone());
+                }
+            }
+        }
+        let f = compute()?;
+        if let Ok(mut e) = self.entries.lock() {
+            if e.len() >= MAX_ENTRIES {
+                e.clear();
+            }
+            e.insert(key, (counter, f.clone()));
+        }
+        Ok(f)
+    }
+}
+
+/// Ranges offered on the dashboard (months); 12 is the default.
+pub const RANGES: [u32; 3] = [6, 12, 24];
+
+/// Both dashboard charts for the `months` periods up to `until`.
+pub fn dashboard(
+    s: &Store,
+    cache: &ChartCache,
+    until: &str,
+    months: u32,
+    currency: &str,
+) -> Result<Value, AppError> {
+    let periods = s.recent_periods(until, months)?;
+    let mut by_period = Vec::with_capacity(periods.len());
+    for (p, counter) in &periods {
+        let f = cache.get_or("all", p, *counter, || {
+            Ok(Figures::BySource(s.period_spend_by_source(p)?))
+        })?;
+        let Figures::BySource(rows) = f else {
+            return Err(AppError::internal("chart cache holds the wrong figures"));
+        };
+        by_period.push(rows);
+    }
+    let names: Vec<String> = by_period
+        .iter()
+        .flatten()
+        .map(|r| r.source.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let series: Vec<Series> = names
+        .iter()
+        .map(|n| Series {
+            name: n.clone(),
+            values: by_period
+                .iter()
+                .map(|rows| {
+                    rows.iter()
+                        .find(|r| &r.source == n)
+                        .map_or(Decimal::ZERO, |r| r.billed)
+                })
+                .collect(),
+        })
+        .collect();
+    let billed: Vec<Decimal> = by_period
+        .iter()
+        .map(|rows| rows.iter().map(|r| r.billed).sum())
+        .collect();
+    let list: Vec<Decimal> = by_period
+        .iter()
+        .map(|rows| rows.iter().map(|r| r.list).sum())
+        .collect();
+    let labels: Vec<String> = periods.iter().map(|(p, _)| p.clone()).collect();
+    let money = |d: Decimal| crate::view::money(currency, d);
+    let rows: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "period": p,
+                "sources": series.iter().map(|s| money(s.values[i])).collect::<Vec<_>>(),
+                "billed": money(billed[i]), "list": money(list[i]), "subsidy": money(list[i] - billed[i]),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "months": months,
+        "ranges": RANGES,
+        "spend_svg": charts::stacked_bars("chart-spend", "Monthly spend by source", &labels, &series, currency),
+        "subsidy_svg": charts::list_vs_billed("chart-subsidy", "List price vs billed (subsidy value)", &labels, &list, &billed, currency),
+        "sources": names,
+        "rows": rows,
+    }))
+}
+
+/// The monthly trend of one PI or project over the 12 periods up to `until`.
+pub fn trend(
+    s: &Store,
+    cache: &ChartCache,
+    until: &str,
+    scope: SpendScope,
+    currency: &str,
+) -> Result<Value, AppError> {
+    let (key, title) = match &scope {
+        SpendScope::Pi(e) => (
+            format!("pi:{}", e.to_lowercase()),
+            format!("Monthly billed cost of {e}"),
+        ),
+        SpendScope::Project(p) => (
+            format!("project:{p}"),
+            format!("Monthly billed cost of project {p}"),
+        ),
+    };
+    let periods = s.recent_periods(until, 12)?;
+    let mut billed = Vec::with_capacity(periods.len());
+    let mut list = Vec::with_capacity(periods.len());
+    for (p, counter) in &periods {
+        let f = cache.get_or(&key, p, *counter, || {
+            let (b, l) = s.period_spend_of(p, &scope)?;
+            Ok(Figures::Totals(b, l))
+        })?;
+        let Figures::Totals(b, l) = f else {
+            return Err(AppError::internal("chart cache holds the wrong figures"));
+        };
+        billed.push(b);
+        list.push(l);
+    }
+    let labels: Vec<String> = periods.iter().map(|(p, _)| p.clone()).collect();
+    let series = [Series {
+        name: "Billed".into(),
+        values: billed.clone(),
+    }];
+    let money = |d: Decimal| crate::view::money(currency, d);
+    let rows: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({"period": p, "billed": money(billed[i]), "list": money(list[i]), "subsidy": money(list[i] - billed[i])}))
+        .collect();
+    Ok(json!({
+        "svg": charts::stacked_bars("chart-trend", &title, &labels, &series, currency),
+        "title": title,
+        "rows": rows,
+    }))
+}
