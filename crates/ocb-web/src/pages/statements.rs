@@ -46,11 +46,6 @@ pub async fn list(
             .ok_or_else(|| AppError::not_found(format!("Billing period {period} not found")))?;
         let rows = s.list_statements(p, pi.as_deref())?;
         let sent = rows.iter().filter(|r| r.sent_at.is_some()).count();
-        let unsent_pis: std::collections::BTreeSet<&str> = rows
-            .iter()
-            .filter(|r| r.sent_at.is_none())
-            .map(|r| r.pi_email.as_str())
-            .collect();
         let total: ocb_core::Decimal = rows.iter().map(|r| r.total).sum();
         let view: Vec<_> = rows
             .iter()
@@ -67,7 +62,7 @@ pub async fn list(
         Ok(json!({
             "title": "Statements", "period": period, "status": info.status, "pi": pi, "job": job,
             "rows": view, "count": rows.len(), "sent": sent, "unsent": rows.len() - sent,
-            "unsent_pis": unsent_pis.len(), "total": ctx.money(total),
+            "total": ctx.money(total),
             "can_review": ctx.can_review(),
         }))
     })
