@@ -168,7 +168,13 @@ mod tests {
             &mut s,
             "AWS",
             &[
-                ("2025-01", "10.10", Some("20.20"), "a@x.edu", ReviewState::None),
+                (
+                    "2025-01",
+                    "10.10",
+                    Some("20.20"),
+                    "a@x.edu",
+                    ReviewState::None,
+                ),
                 ("2025-01", "0.20", None, "b@x.edu", Pending),
                 ("2025-01", "99", Some("99"), "a@x.edu", Rejected),
                 ("2024-12", "1.00", Some("3.00"), "a@x.edu", Approved),

@@ -56,6 +56,7 @@ pub use imports::{
     ExistingCharge, FailedImport, ImportHeader, ImportRecord, ImportSummary, ImportTotals,
     ImportWriter, PeriodCounts, StoredDiagnostic,
 };
+pub use journal_exports::{NewJournalExport, StoredJournalExport};
 pub use migrate::SCHEMA_VERSION;
 pub use ocb_core::billing::BillableCharge;
 pub use pattern_test::PatternSubject;
@@ -71,7 +72,6 @@ pub use statements::{
     GenerationCommit, GenerationSnapshot, PendingRun, RunOutcome, StatementUpsert, StoredStatement,
 };
 pub use user_admin::{UserEdit, CONFIG_MANAGED};
-pub use journal_exports::{NewJournalExport, StoredJournalExport};
 pub use users::{NewUser, UserRecord};
 pub use web_logs::AuditFilter;
 

@@ -15,7 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "statements",
         include_str!("../migrations/sqlite/0003_statements.sql"),
     ),
-    (4, "admin", include_str!("../migrations/sqlite/0004_admin.sql")),
+    (
+        4,
+        "admin",
+        include_str!("../migrations/sqlite/0004_admin.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

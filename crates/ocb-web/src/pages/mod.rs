@@ -112,8 +112,14 @@ pub fn router(st: AppState) -> Router {
         .route("/settings/patterns", post(settings::save))
         .route("/settings/revert", post(settings::revert))
         .route("/settings/reset", post(settings::reset))
-        .route("/settings/test-patterns", get(settings_tools::test_patterns))
-        .route("/settings/reevaluate", get(settings_tools::preview).post(settings_tools::apply))
+        .route(
+            "/settings/test-patterns",
+            get(settings_tools::test_patterns),
+        )
+        .route(
+            "/settings/reevaluate",
+            get(settings_tools::preview).post(settings_tools::apply),
+        )
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .nest("/api/v1", crate::api::router(st.clone()))

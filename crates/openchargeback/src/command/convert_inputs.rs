@@ -265,7 +265,11 @@ pub fn convert(
         }
         KindArgs::AzureEa { inputs: paths, .. } => {
             let cfg = azure_ea::AzureEaConfig::from_merged_json(merged, &mut warnings)?;
-            plain(azure_ea::convert(&tables(paths, false, inputs)?, &cfg, ctx)?)
+            plain(azure_ea::convert(
+                &tables(paths, false, inputs)?,
+                &cfg,
+                ctx,
+            )?)
         }
     };
     // Config warnings join the run's warnings (counted and reported like the others).

@@ -124,7 +124,11 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     files.extend(integrations::convert_integrations(&data)?);
     let mut reports = Vec::new();
     for (path, source) in files {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let req = IngestRequest {
             path,
             filename: None,
