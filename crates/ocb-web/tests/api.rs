@@ -630,3 +630,39 @@ async fn lists_errors_and_jobs_follow_the_api_conventions() {
         .starts_with("text/csv"));
     assert!(csv.contains("oops"), "{csv}");
 }
+
+/// A fund/org override is checked against the effective patterns: a list saved on the settings
+/// page (database override, SPEC §4.5) replaces the config file's, for the API as for the pages.
+#[tokio::test]
+async fn overrides_are_checked_against_the_effective_fund_org_patterns() {
+    let inst = Instance::new();
+    inst.import_january();
+    let rex = inst.add_user("rex", "reviewer", "Reviewer-pass-1");
+    let r = token_for(&inst, rex, false, None);
+    let (_, queue) = api(&inst, &r).get("/api/v1/review?period=2025-01").await;
+    let first = queue["items"][0]["id"].as_i64().expect("a queued charge");
+    let approve =
+        |fund: &str| json!({"ids": [first], "override": {"fund_org": fund}, "note": "moved"});
+    inst.store()
+        .save_review_override(
+            &Actor::cli("alice"),
+            ocb_core::review_settings::PatternKind::FundOrgPatterns,
+            &[],
+            &[r"^ZZ-\d{3}$".to_owned()],
+        )
+        .expect("save override");
+    let (s, e) = api(&inst, &r)
+        .post("/api/v1/review/approve", approve("12345-678"))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("12345-678")),
+        "{e}"
+    );
+    let (s, done) = api(&inst, &r)
+        .post("/api/v1/review/approve", approve("ZZ-123"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+}

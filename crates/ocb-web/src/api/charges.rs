@@ -212,8 +212,9 @@ fn scope_of(b: &mut ActionBody, action: ReviewAction) -> Result<ReviewScope, Api
     }
 }
 
-/// The override of a single approval, validated as on the review page (SPEC §7.5).
-fn check_override(st: &AppState, o: &Override) -> Result<(), ApiError> {
+/// The override of a single approval, validated as on the review page (SPEC §7.5), against the
+/// effective fund/org patterns (a database override of §4.5 wins over the config file).
+async fn check_override(st: &AppState, o: &Override) -> Result<(), ApiError> {
     if let Some(e) = o
         .pi_email
         .as_deref()
@@ -224,11 +225,11 @@ fn check_override(st: &AppState, o: &Override) -> Result<(), ApiError> {
                 .with_details(json!({"field": "override.pi_email"})),
         );
     }
-    if let Some(f) = o
-        .fund_org
-        .as_deref()
-        .filter(|f| !st.config.review.rules.fund_org_ok(f))
-    {
+    let Some(f) = o.fund_org.as_deref() else {
+        return Ok(());
+    };
+    let rules = crate::pages::settings::effective_rules(st).await?;
+    if !rules.fund_org_ok(f) {
         return Err(ApiError::invalid(format!(
             "Fund/org '{f}' does not match the fund/org patterns."
         ))
@@ -263,7 +264,7 @@ async fn act(
                 "override applies to the approval of a single charge.",
             ));
         }
-        check_override(&st, o)?;
+        check_override(&st, o).await?;
     }
     let req = ReviewRequest {
         action,

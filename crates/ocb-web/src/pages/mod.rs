@@ -11,7 +11,7 @@ mod output_jobs;
 mod people;
 mod periods;
 mod review;
-mod settings;
+pub(crate) mod settings;
 mod settings_tools;
 mod statements;
 mod tokens;
