@@ -190,15 +190,7 @@ pub async fn send_one(
     Reviewer(u): Reviewer,
     Path(id): Path<i64>,
 ) -> Response {
-    let s = match statement_or_back(&st, &u, id).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Ok(period) = s.period.parse() else {
-        return AppError::internal("stored period").into_response();
-    };
-    let back = statements_url(&s.period, None);
-    start_and_follow(st, u, send_work(period, vec![s.pi_email], false), back).await
+    send_statement_pi(st, u, id, false).await
 }
 
 /// `POST /statements/{id}/resend`: the statement's PI again (their current statements).
@@ -207,6 +199,11 @@ pub async fn resend(
     Reviewer(u): Reviewer,
     Path(id): Path<i64>,
 ) -> Response {
+    send_statement_pi(st, u, id, true).await
+}
+
+/// Sends to the PI of statement `id` as a background job, then back to the statements page.
+async fn send_statement_pi(st: AppState, u: CurrentUser, id: i64, resend: bool) -> Response {
     let s = match statement_or_back(&st, &u, id).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -215,7 +212,7 @@ pub async fn resend(
         return AppError::internal("stored period").into_response();
     };
     let back = statements_url(&s.period, None);
-    start_and_follow(st, u, send_work(period, vec![s.pi_email], true), back).await
+    start_and_follow(st, u, send_work(period, vec![s.pi_email], resend), back).await
 }
 
 /// `POST /statements/send-unsent` (`period`): every PI with an unsent statement.
