@@ -22,6 +22,8 @@ pub struct Inner {
     pub(crate) templates: Templates,
     pub(crate) assets: Assets,
     pub(crate) throttle: Throttle,
+    /// Unknown API tokens per client address (SPEC §12.10: 429), apart from login failures.
+    pub(crate) api_throttle: Throttle,
     pub(crate) jobs: Jobs,
     pub(crate) staging: Staging,
     /// Chart figures per period, valid while the period's change counter is unchanged.
@@ -51,11 +53,16 @@ impl AppState {
             config.web.login_max_attempts,
             config.web.login_lockout_minutes,
         );
+        let api_throttle = Throttle::new(
+            config.web.login_max_attempts,
+            config.web.login_lockout_minutes,
+        );
         Ok(Self(Arc::new(Inner {
             config,
             templates,
             assets,
             throttle,
+            api_throttle,
             jobs: Jobs::default(),
             staging,
             charts: Default::default(),

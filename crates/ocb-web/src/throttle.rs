@@ -66,6 +66,30 @@ impl Throttle {
         }
     }
 
+    /// `Some(minutes)` to wait when the address alone is locked out (four times `max`
+    /// failures): the API's bearer tokens have no username to count by.
+    pub fn address_locked(&self, ip: &str) -> Option<u64> {
+        let now = Instant::now();
+        let mut map = self.ips.lock().ok()?;
+        let q = map.get_mut(ip)?;
+        prune(q, self.window, now);
+        if q.len() >= self.max * 4 {
+            let left = self.window.saturating_sub(now.duration_since(*q.front()?));
+            Some(left.as_secs().div_ceil(60).max(1))
+        } else {
+            None
+        }
+    }
+
+    /// Records a failure counted by address only.
+    pub fn fail_address(&self, ip: &str) {
+        if let Ok(mut m) = self.ips.lock() {
+            let q = m.entry(ip.to_string()).or_default();
+            prune(q, self.window, Instant::now());
+            q.push_back(Instant::now());
+        }
+    }
+
     /// Forgets a username's failures after a successful login.
     pub fn succeed(&self, username: &str) {
         if let Ok(mut m) = self.users.lock() {
@@ -92,5 +116,18 @@ mod tests {
         t.fail("u7", "9.9.9.9");
         t.fail("u8", "9.9.9.9");
         assert!(t.locked("nobody", "9.9.9.9").is_some());
+    }
+
+    #[test]
+    fn addresses_alone_lock_after_four_times_max_failures() {
+        let t = Throttle::new(2, 15);
+        for _ in 0..7 {
+            t.fail_address("3.3.3.3");
+        }
+        assert_eq!(t.address_locked("3.3.3.3"), None);
+        assert_eq!(t.address_locked("4.4.4.4"), None);
+        t.fail_address("3.3.3.3");
+        assert_eq!(t.address_locked("3.3.3.3"), Some(15));
+        assert_eq!(t.locked("someone", "4.4.4.4"), None);
     }
 }

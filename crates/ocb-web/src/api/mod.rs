@@ -12,7 +12,10 @@
 
 mod charges;
 mod imports;
+mod journal;
 mod periods;
+mod reevaluate;
+mod statements;
 pub mod token;
 
 use crate::error::AppError;
@@ -58,6 +61,13 @@ pub fn router(st: AppState) -> Router<AppState> {
         .route("/imports/{id}/errors.csv", get(imports::errors_csv))
         .route("/imports/{id}/rejects.csv", get(imports::rejects_csv))
         .route("/jobs/{id}", get(imports::job))
+        .route("/reevaluate", post(reevaluate::run))
+        .route("/statements", get(statements::list))
+        .route("/statements/{id}/pdf", get(statements::pdf))
+        .route("/statements/generate", post(statements::generate))
+        .route("/statements/send", post(statements::send))
+        .route("/journal", get(journal::log).post(journal::export))
+        .route("/journal/{id}/download", get(journal::download))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -179,6 +189,24 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
         )
         .into_response()
     };
+    let client_ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    // Guessing tokens: after 4 × `web.login_max_attempts` unknown tokens from one address within
+    // `web.login_lockout_minutes`, that address is refused (even with a valid token) until the
+    // window has passed, as the login form does (SPEC §12.9, §12.10).
+    if let Some(minutes) = st.api_throttle.address_locked(&client_ip) {
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed attempts. Try again in {minutes} minutes."),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(minutes * 60));
+        return no_store(r);
+    }
     let Some(tok) = bearer(&req).filter(|t| token::well_formed(t)) else {
         return no_store(unauthorized());
     };
@@ -197,7 +225,10 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
         .await;
     let token = match found {
         Ok(Some(t)) => t,
-        Ok(None) => return no_store(unauthorized()),
+        Ok(None) => {
+            st.api_throttle.fail_address(&client_ip);
+            return no_store(unauthorized());
+        }
         Err(e) => return no_store(ApiError::from(e).into_response()),
     };
     if token.read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
@@ -209,11 +240,6 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
             .into_response(),
         );
     }
-    let client_ip = req
-        .extensions()
-        .get::<ClientIp>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
     let role = Role::parse(&token.role).unwrap_or(Role::Viewer);
     req.extensions_mut().insert(ApiUser {
         token,

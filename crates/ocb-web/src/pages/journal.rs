@@ -70,7 +70,7 @@ pub async fn form(
 
 /// The user-facing text of a failed export (configuration and template errors are meant to be
 /// read by the operator; database and file errors go to the log).
-fn failure_text(e: &JournalError) -> String {
+pub(crate) fn failure_text(e: &JournalError) -> String {
     match e {
         JournalError::Store(
             s @ (ocb_store::StoreError::Busy | ocb_store::StoreError::NotFound(_)),
@@ -84,7 +84,7 @@ fn failure_text(e: &JournalError) -> String {
 }
 
 /// The content type of a journal file by its extension.
-fn content_type(name: &str) -> &'static str {
+pub(crate) fn content_type(name: &str) -> &'static str {
     match name
         .rsplit('.')
         .next()
@@ -120,38 +120,50 @@ pub async fn export(State(st): State<AppState>, Viewer(u): Viewer, body: Bytes) 
         output: OutputTarget::Named,
         actor: u.actor(),
     };
-    let st2 = st.clone();
     let hash = u.session.id_hash.clone();
-    let done = st
-        .db(move |s| {
-            let out = ocb_journal::export_journal(s, &st2.config, &req, chrono::Utc::now());
-            if let Ok(o) = &out {
-                for w in &o.record.warnings {
-                    s.push_flash(
-                        &hash,
-                        "warning",
-                        &format!("Journal {}: {w}", o.record.file_name),
-                    )?;
-                }
-            }
-            Ok(out)
-        })
-        .await;
-    match done {
-        Ok(Ok(o)) => {
-            let name = o.record.file_name.clone();
-            let mut resp = file_response(o.content.into_bytes(), content_type(&name), &name, false);
-            if let Ok(v) = HeaderValue::from_str(&o.record.log_id.to_string()) {
-                resp.headers_mut().insert("x-export-id", v);
-            }
-            resp
-        }
+    match run_export(&st, req, Some(hash)).await {
+        Ok(Ok(o)) => export_response(o),
         Ok(Err(e)) => {
             st.flash_redirect(&u, "error", failure_text(&e), &back)
                 .await
         }
         Err(e) => st.flash_redirect(&u, "error", e.message, &back).await,
     }
+}
+
+/// Runs one export (the page and the JSON API): the file is written, stored and logged by the
+/// library. With a browser session the warnings (open period, empty accounts) are queued for
+/// it as flash messages.
+pub(crate) async fn run_export(
+    st: &AppState,
+    req: ExportRequest,
+    flash_session: Option<String>,
+) -> Result<Result<ocb_journal::ExportOutcome, JournalError>, AppError> {
+    let st2 = st.clone();
+    st.db(move |s| {
+        let out = ocb_journal::export_journal(s, &st2.config, &req, chrono::Utc::now());
+        if let (Ok(o), Some(hash)) = (&out, &flash_session) {
+            for w in &o.record.warnings {
+                s.push_flash(
+                    hash,
+                    "warning",
+                    &format!("Journal {}: {w}", o.record.file_name),
+                )?;
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// The exported file as a download, with its export-log id in `X-Export-Id`.
+pub(crate) fn export_response(o: ocb_journal::ExportOutcome) -> Response {
+    let name = o.record.file_name.clone();
+    let mut resp = file_response(o.content.into_bytes(), content_type(&name), &name, false);
+    if let Ok(v) = HeaderValue::from_str(&o.record.log_id.to_string()) {
+        resp.headers_mut().insert("x-export-id", v);
+    }
+    resp
 }
 
 fn log_row(ctx: &crate::view::PageCtx, r: &ocb_store::StoredJournalExport) -> serde_json::Value {
@@ -200,38 +212,64 @@ pub async fn logs(
     .await
 }
 
-/// `GET /journal/logs/{id}/download`: the stored file, served only while its content still has
-/// the SHA-256 recorded at export time (so the log never hands out a file that was replaced).
-pub async fn download(
-    State(st): State<AppState>,
-    Viewer(u): Viewer,
-    Path(id): Path<i64>,
-) -> Response {
-    let found = st.db(move |s| Ok(s.journal_export(id)?)).await;
-    let row = match found {
+/// Why a stored journal file is not served.
+pub(crate) enum StoredFailure {
+    /// No such export, or one without a stored file.
+    NotFound(String),
+    /// The file was changed after the export.
+    Changed(String),
+    /// The file is gone.
+    Gone(String),
+    /// Database failure.
+    Internal(AppError),
+}
+
+/// The stored file of export `id` and its name, served only while its content still has the
+/// SHA-256 recorded at export time (so the log never hands out a file that was replaced).
+pub(crate) async fn stored_file(
+    st: &AppState,
+    id: i64,
+) -> Result<(Vec<u8>, String), StoredFailure> {
+    let row = match st.db(move |s| Ok(s.journal_export(id)?)).await {
         Ok(Some(r)) if !r.stored_path.is_empty() => r,
-        Ok(_) => {
-            let text = format!("Export {id} has no stored file.");
-            return st.flash_redirect(&u, "error", text, "/journal/logs").await;
+        Ok(Some(_)) => {
+            return Err(StoredFailure::NotFound(format!(
+                "Export {id} has no stored file."
+            )))
         }
-        Err(e) => return e.into_response(),
+        Ok(None) => return Err(StoredFailure::NotFound(format!("Export {id} not found."))),
+        Err(e) => return Err(StoredFailure::Internal(e)),
     };
     let path = std::path::PathBuf::from(&row.stored_path);
     let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
     match read {
         Ok(Ok(bytes)) if hex::encode(Sha256::digest(&bytes)) == row.sha256 => {
-            file_response(bytes, content_type(&row.file_name), &row.file_name, false)
+            Ok((bytes, row.file_name))
         }
-        Ok(Ok(_)) => {
-            let text = format!("The stored file of export {id} ({}) was changed after the export; it is not served.", row.file_name);
-            st.flash_redirect(&u, "error", text, "/journal/logs").await
-        }
-        _ => {
-            let text = format!(
-                "The stored file of export {id} ({}) is no longer available.",
-                row.file_name
-            );
-            st.flash_redirect(&u, "error", text, "/journal/logs").await
-        }
+        Ok(Ok(_)) => Err(StoredFailure::Changed(format!(
+            "The stored file of export {id} ({}) was changed after the export; it is not served.",
+            row.file_name
+        ))),
+        _ => Err(StoredFailure::Gone(format!(
+            "The stored file of export {id} ({}) is no longer available.",
+            row.file_name
+        ))),
+    }
+}
+
+/// `GET /journal/logs/{id}/download`.
+pub async fn download(
+    State(st): State<AppState>,
+    Viewer(u): Viewer,
+    Path(id): Path<i64>,
+) -> Response {
+    match stored_file(&st, id).await {
+        Ok((bytes, name)) => file_response(bytes, content_type(&name), &name, false),
+        Err(StoredFailure::Internal(e)) => e.into_response(),
+        Err(
+            StoredFailure::NotFound(text)
+            | StoredFailure::Changed(text)
+            | StoredFailure::Gone(text),
+        ) => st.flash_redirect(&u, "error", text, "/journal/logs").await,
     }
 }

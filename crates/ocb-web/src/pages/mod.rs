@@ -6,14 +6,14 @@ pub(crate) mod charges;
 mod dashboard;
 mod emails;
 pub(crate) mod imports;
-mod journal;
-mod output_jobs;
+pub(crate) mod journal;
+pub(crate) mod output_jobs;
 mod people;
 mod periods;
 mod review;
 pub(crate) mod settings;
-mod settings_tools;
-mod statements;
+pub(crate) mod settings_tools;
+pub(crate) mod statements;
 mod tokens;
 mod users;
 

@@ -39,6 +39,19 @@ impl Work {
     }
 
     fn label(&self) -> String {
+        let dry = match self {
+            Work::Generate(o, _) => o.dry_run,
+            Work::Send(o) => o.dry_run,
+        };
+        let label = self.action_label();
+        if dry {
+            format!("{label} (dry run)")
+        } else {
+            label
+        }
+    }
+
+    fn action_label(&self) -> String {
         match self {
             Work::Generate(_, false) => "Generate statements".into(),
             Work::Generate(_, true) => "Generate and send statements".into(),
@@ -68,10 +81,23 @@ fn busy_message(st: &AppState, kind: &str, period: &str, job: &JobRecord) -> Str
     )
 }
 
-/// Claims the job (refusing a busy (period, kind) or an unknown period) and starts it.
+/// Claims the job (refusing a busy (period, kind) or an unknown period) and starts it for a
+/// browser session, which gets the job's summary as a flash message.
 pub async fn start(st: &AppState, u: &CurrentUser, work: Work) -> Result<i64, AppError> {
+    let flash = Some(u.session.id_hash.clone());
+    start_as(st, u.actor(), &u.session.username, flash, work).await
+}
+
+/// [`start`] for any caller (the JSON API passes no session: its clients poll the job).
+pub async fn start_as(
+    st: &AppState,
+    actor: Actor,
+    username: &str,
+    flash_session: Option<String>,
+    work: Work,
+) -> Result<i64, AppError> {
     let (kind, period, label) = (work.kind(), work.period(), work.label());
-    let username = u.session.username.clone();
+    let username = username.to_string();
     let st2 = st.clone();
     let job = st
         .db(move |s| {
@@ -90,9 +116,7 @@ pub async fn start(st: &AppState, u: &CurrentUser, work: Work) -> Result<i64, Ap
         })
         .await?;
     let st2 = st.clone();
-    let actor = u.actor();
-    let session = u.session.id_hash.clone();
-    tokio::task::spawn_blocking(move || run(&st2, job, &actor, &session, work));
+    tokio::task::spawn_blocking(move || run(&st2, job, &actor, flash_session.as_deref(), work));
     Ok(job)
 }
 
@@ -177,8 +201,12 @@ fn execute(
         Work::Generate(opts, send) => {
             let g = ocb_statements::generate(store, config, actor, opts, &progress)?;
             let mut text = generation_text(st, &g);
+            if g.dry_run {
+                text.insert_str(0, "Dry run, nothing written: ");
+            }
             let mut level = "success";
-            let emails = if *send {
+            // A dry run sends nothing either (as `generate --dry-run --send` on the CLI).
+            let emails = if *send && !opts.dry_run {
                 let opts = SendOptions {
                     period: opts.period,
                     pis: vec![],
@@ -205,13 +233,17 @@ fn execute(
         Work::Send(opts) => {
             let r = ocb_statements::send(store, config, actor, opts, &progress)?;
             let level = if r.failed > 0 { "error" } else { "success" };
-            Ok((r.failed == 0, level, send_text(&r), json!({"emails": r})))
+            let mut text = send_text(&r);
+            if opts.dry_run {
+                text.insert_str(0, "Dry run, nothing sent: ");
+            }
+            Ok((r.failed == 0, level, text, json!({"emails": r})))
         }
     }
 }
 
 /// The job body (blocking thread): run, record the end, tell the user.
-fn run(st: &AppState, job: i64, actor: &Actor, session: &str, work: Work) {
+fn run(st: &AppState, job: i64, actor: &Actor, session: Option<&str>, work: Work) {
     let recorded = st
         .open_store()
         .map_err(|e| e.message)
@@ -232,8 +264,11 @@ fn run(st: &AppState, job: i64, actor: &Actor, session: &str, work: Work) {
             );
             let error = (!ok).then_some(text.as_str());
             // The flash first: the polling page reloads as soon as the job is no longer running.
-            let done = store
-                .push_flash(session, level, &text)
+            let flashed = match session {
+                Some(session) => store.push_flash(session, level, &text),
+                None => Ok(()),
+            };
+            let done = flashed
                 .and_then(|()| store.finish_job(job, ok, Some(&result), error))
                 .map_err(|e| e.to_string());
             st.give_back(store);

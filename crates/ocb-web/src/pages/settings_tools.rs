@@ -142,15 +142,7 @@ pub async fn preview(
         Ok(p) => p,
         Err(e) => return e.as_fragment().into_response(),
     };
-    let actor = u.actor();
-    let st2 = st.clone();
-    let report = st
-        .db(move |s| {
-            let rules = effective(&st2, s)?.rules;
-            Ok(s.reevaluate_flags(&actor, period, &rules, true)?)
-        })
-        .await;
-    match report {
+    match reevaluate(&st, u.actor(), period, true).await {
         Ok(r) => fragment(
             &st,
             "settings_reevaluate.html",
@@ -166,30 +158,42 @@ pub async fn apply(State(st): State<AppState>, Admin(u): Admin, body: Bytes) -> 
         Ok(p) => p,
         Err(e) => return st.flash_redirect(&u, "error", e.message, "/settings").await,
     };
-    let actor = u.actor();
-    let st2 = st.clone();
-    let done = st
-        .db(move |s| {
-            let rules = effective(&st2, s)?.rules;
-            Ok(s.reevaluate_flags(&actor, period, &rules, false)?)
-        })
-        .await;
-    let (level, text) = match done {
-        Ok(r) => {
-            let t = &r.totals;
-            let mut text = format!(
-                "Flags re-evaluated in {} period(s): {} newly flagged, {} cleared, {} with changed reasons, {} unchanged, {} skipped (reviewed).",
-                r.periods.len(), t.newly_flagged, t.cleared, t.changed, t.unchanged, t.skipped
-            );
-            if !r.skipped_finalized.is_empty() {
-                text.push_str(&format!(
-                    " Finalized periods left alone: {}.",
-                    r.skipped_finalized.join(", ")
-                ));
-            }
-            ("success", text)
-        }
+    let (level, text) = match reevaluate(&st, u.actor(), period, false).await {
+        Ok(r) => ("success", summary(&r)),
         Err(e) => ("error", e.message),
     };
     st.flash_redirect(&u, level, text, "/settings").await
+}
+
+/// Re-evaluates the flags of `period` (else every period not finalized) with the effective
+/// review settings (§4.5, §7.7); one transaction per period. Shared by the settings page and
+/// the JSON API.
+pub(crate) async fn reevaluate(
+    st: &AppState,
+    actor: ocb_store::Actor,
+    period: Option<Period>,
+    dry_run: bool,
+) -> Result<ocb_store::ReevaluationReport, AppError> {
+    let st2 = st.clone();
+    st.db(move |s| {
+        let rules = effective(&st2, s)?.rules;
+        Ok(s.reevaluate_flags(&actor, period, &rules, dry_run)?)
+    })
+    .await
+}
+
+/// The one-line summary of a run.
+pub(crate) fn summary(r: &ocb_store::ReevaluationReport) -> String {
+    let t = &r.totals;
+    let mut text = format!(
+        "Flags re-evaluated in {} period(s): {} newly flagged, {} cleared, {} with changed reasons, {} unchanged, {} skipped (reviewed).",
+        r.periods.len(), t.newly_flagged, t.cleared, t.changed, t.unchanged, t.skipped
+    );
+    if !r.skipped_finalized.is_empty() {
+        text.push_str(&format!(
+            " Finalized periods left alone: {}.",
+            r.skipped_finalized.join(", ")
+        ));
+    }
+    text
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// The badge text of a statement kind (§8.3).
-pub(super) fn kind_label(kind: &str) -> &'static str {
+pub(crate) fn kind_label(kind: &str) -> &'static str {
     match kind {
         "draft" => "Draft",
         "final" => "Final",
@@ -173,12 +173,7 @@ async fn statement_or_back(
     match st.db(move |s| Ok(s.statement(id)?)).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(st
-            .flash_redirect(
-                u,
-                "error",
-                format!("Statement {id} not found (it may have been removed by a regeneration)."),
-                "/statements",
-            )
+            .flash_redirect(u, "error", not_found_text(id), "/statements")
             .await),
         Err(e) => Err(e.into_response()),
     }
@@ -256,12 +251,26 @@ pub async fn pi_resend(
     }
 }
 
-/// Serves a statement's PDF inline (`preview`) or as an attachment. A missing file is a flash
-/// error on the statements page, never a broken response (§12.3).
-async fn pdf(st: AppState, u: CurrentUser, id: i64, inline: bool) -> Response {
-    let s = match statement_or_back(&st, &u, id).await {
-        Ok(s) => s,
-        Err(r) => return r,
+/// Why a statement's PDF cannot be served.
+pub(crate) enum PdfFailure {
+    /// No such statement (or a regeneration removed it).
+    NotFound(String),
+    /// The row exists but its file is gone: the text, and the statement's period.
+    Missing(String, String),
+    /// Database failure.
+    Internal(AppError),
+}
+
+fn not_found_text(id: i64) -> String {
+    format!("Statement {id} not found (it may have been removed by a regeneration).")
+}
+
+/// A statement's PDF bytes and file name (shared by the pages and the JSON API).
+pub(crate) async fn load_pdf(st: &AppState, id: i64) -> Result<(Vec<u8>, String), PdfFailure> {
+    let s = match st.db(move |s| Ok(s.statement(id)?)).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(PdfFailure::NotFound(not_found_text(id))),
+        Err(e) => return Err(PdfFailure::Internal(e)),
     };
     let path = s.pdf_path.clone();
     let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
@@ -270,21 +279,35 @@ async fn pdf(st: AppState, u: CurrentUser, id: i64, inline: bool) -> Response {
             "The PDF of statement {id} ({}, {}) is missing on the server; generate the statements of {} again.",
             s.pi_email, s.project_id, s.period
         );
-        return st
-            .flash_redirect(&u, "error", text, &statements_url(&s.period, None))
-            .await;
+        return Err(PdfFailure::Missing(text, s.period));
     };
     let name = s
         .pdf_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| format!("statement-{id}.pdf"));
-    file_response(bytes, "application/pdf", &name, inline)
+    Ok((bytes, name))
+}
+
+/// Serves a statement's PDF inline (`preview`) or as an attachment. A missing file is a flash
+/// error on the statements page, never a broken response (§12.3).
+async fn pdf(st: AppState, u: CurrentUser, id: i64, inline: bool) -> Response {
+    match load_pdf(&st, id).await {
+        Ok((bytes, name)) => file_response(bytes, "application/pdf", &name, inline),
+        Err(PdfFailure::NotFound(text)) => {
+            st.flash_redirect(&u, "error", text, "/statements").await
+        }
+        Err(PdfFailure::Missing(text, period)) => {
+            st.flash_redirect(&u, "error", text, &statements_url(&period, None))
+                .await
+        }
+        Err(PdfFailure::Internal(e)) => e.into_response(),
+    }
 }
 
 /// A file body with its type and `Content-Disposition` (the name is quoted; quotes and
 /// non-ASCII characters are replaced so the header is always valid).
-pub(super) fn file_response(
+pub(crate) fn file_response(
     bytes: Vec<u8>,
     ctype: &'static str,
     name: &str,
