@@ -369,3 +369,40 @@ async fn overrides_are_checked_against_the_effective_fund_org_patterns() {
         .await;
     assert_eq!(s, StatusCode::OK, "{done}");
 }
+
+/// Guessing tokens (SPEC §12.9, §12.10): after 4 × `web.login_max_attempts` (here 5) unknown
+/// tokens from one address within `web.login_lockout_minutes` (15), that address gets 429 —
+/// even with a valid token — until the window has passed. Missing or malformed tokens are not
+/// guesses and do not count.
+#[tokio::test]
+async fn guessing_tokens_is_throttled_per_address_with_429() {
+    let inst = Instance::new();
+    let ada = inst.add_user("ada", "admin", "Admin-pass-1");
+    let good = token_for(&inst, ada, false, None);
+    for _ in 0..30 {
+        assert_eq!(
+            api(&inst, "ocb_short").get("/api/v1/me").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(api(&inst, &good).get("/api/v1/me").await.0, StatusCode::OK);
+    for i in 0..20 {
+        let (s, _) = api(&inst, &ocb_web::api::token::generate())
+            .get("/api/v1/periods")
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    let (s, h, body) = api(&inst, &good)
+        .call(Method::GET, "/api/v1/me", None, vec![])
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(
+        parse(&body)["error"]["message"],
+        "Too many failed attempts. Try again in 15 minutes."
+    );
+    assert_eq!(parse(&body)["error"]["code"], "too_many_requests");
+    assert_eq!(h[header::RETRY_AFTER], "900");
+    // The web pages' login throttle is separate: a browser session still works.
+    let (s, _, _) = inst.get("/help", Some(&inst.session(ada))).await;
+    assert_eq!(s, StatusCode::OK);
+}

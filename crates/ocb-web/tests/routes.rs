@@ -1,7 +1,10 @@
 //! Route × role matrix, CSRF refusal, escaping and login rules, in process (tower `oneshot`)
 //! against a real SQLite instance holding the 2025-01 samples.
 
+#[path = "common/api.rs"]
+mod api_client;
 mod common;
+use api_client::{api, token_for};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
@@ -327,6 +330,172 @@ async fn every_route_enforces_its_role() {
         assert_eq!(s, StatusCode::OK, "public {path}");
     }
     jobs_finished(&f.inst).await;
+}
+
+/// Every JSON API route (SPEC §12.10): (method, path, content type, body, minimum role). The
+/// job route is owner-or-admin on top of its role (see `api.rs`); an unknown job id is asked
+/// here.
+fn api_routes(f: &Fixture) -> Vec<(Method, String, &'static str, String, Min)> {
+    let (c, q) = (f.charge, f.flagged);
+    let json = "application/json";
+    let get = |p: &str, m: Min| (Method::GET, p.to_string(), "", String::new(), m);
+    let post = |p: &str, b: String, m: Min| (Method::POST, p.to_string(), json, b, m);
+    vec![
+        get("/api/v1/me", Min::Viewer),
+        get("/api/v1/periods", Min::Viewer),
+        get("/api/v1/periods/2025-01", Min::Viewer),
+        get("/api/v1/charges?period=2025-01&status=all", Min::Viewer),
+        get(&format!("/api/v1/charges/{c}"), Min::Viewer),
+        get("/api/v1/review?period=2025-01", Min::Viewer),
+        get("/api/v1/imports", Min::Viewer),
+        get("/api/v1/imports/1", Min::Viewer),
+        get("/api/v1/imports/1/errors.csv", Min::Viewer),
+        get("/api/v1/imports/1/rejects.csv", Min::Viewer),
+        get("/api/v1/jobs/999999", Min::Viewer),
+        get("/api/v1/statements?period=2025-01", Min::Viewer),
+        get("/api/v1/statements/1/pdf", Min::Viewer),
+        get("/api/v1/journal?period=2025-01", Min::Viewer),
+        get("/api/v1/journal/1/download", Min::Viewer),
+        post(
+            "/api/v1/journal",
+            r#"{"period":"2025-01","format":"gl"}"#.into(),
+            Min::Viewer,
+        ),
+        post(
+            "/api/v1/review/approve",
+            format!(r#"{{"ids":[{q}]}}"#),
+            Min::Reviewer,
+        ),
+        post(
+            "/api/v1/review/reject",
+            format!(r#"{{"ids":[{q}],"note":"no"}}"#),
+            Min::Reviewer,
+        ),
+        post(
+            "/api/v1/review/restore",
+            format!(r#"{{"ids":[{c}]}}"#),
+            Min::Reviewer,
+        ),
+        (
+            Method::POST,
+            "/api/v1/imports".into(),
+            "multipart/form-data; boundary=x",
+            "--x--\r\n".into(),
+            Min::Reviewer,
+        ),
+        post(
+            "/api/v1/statements/generate",
+            r#"{"period":"2025-01","dry_run":true}"#.into(),
+            Min::Reviewer,
+        ),
+        post(
+            "/api/v1/statements/send",
+            r#"{"period":"2025-01","dry_run":true}"#.into(),
+            Min::Reviewer,
+        ),
+        post(
+            "/api/v1/reevaluate",
+            r#"{"period":"2025-01","dry_run":true}"#.into(),
+            Min::Admin,
+        ),
+        post(
+            "/api/v1/periods",
+            r#"{"period":"2031-02"}"#.into(),
+            Min::Admin,
+        ),
+        post("/api/v1/periods/2025-01/close", String::new(), Min::Admin),
+        post(
+            "/api/v1/periods/2025-01/reopen",
+            r#"{"reason":"late credit"}"#.into(),
+            Min::Admin,
+        ),
+        post(
+            "/api/v1/periods/2025-01/finalize",
+            String::new(),
+            Min::Admin,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_api_route_enforces_its_role_by_token() {
+    let f = fixture();
+    outputs(&f.inst);
+    let tokens: Vec<(Min, String)> = f
+        .users
+        .iter()
+        .map(|(m, id)| (*m, token_for(&f.inst, *id, false, None)))
+        .collect();
+    let read_only = token_for(&f.inst, f.users[2].1, true, None);
+    for (method, path, ctype, body, min) in api_routes(&f) {
+        let ctype = (!ctype.is_empty()).then_some(ctype);
+        // No token: 401 in the JSON error format, never the login redirect.
+        let (s, _, text) = api(&f.inst, "")
+            .call(method.clone(), &path, ctype, body.clone().into_bytes())
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "anonymous {method} {path}: {text}"
+        );
+        assert!(text.contains("\"unauthorized\""), "{method} {path}: {text}");
+        for (role, tok) in &tokens {
+            let (s, _, text) = api(&f.inst, tok)
+                .call(method.clone(), &path, ctype, body.clone().into_bytes())
+                .await;
+            if *role >= min {
+                assert!(allowed_status(s), "{role:?} {method} {path}: {s}\n{text}");
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{role:?} {method} {path}: {text}");
+                assert!(text.contains("\"forbidden\""), "{method} {path}: {text}");
+            }
+        }
+        // A read-only token reads, and nothing else (even an admin's).
+        let (s, _, text) = api(&f.inst, &read_only)
+            .call(method.clone(), &path, ctype, body.clone().into_bytes())
+            .await;
+        if method == Method::GET {
+            assert!(allowed_status(s), "read-only GET {path}: {s}\n{text}");
+        } else {
+            assert_eq!(
+                s,
+                StatusCode::FORBIDDEN,
+                "read-only {method} {path}: {text}"
+            );
+        }
+    }
+    jobs_finished(&f.inst).await;
+}
+
+/// The API authenticates by bearer token only: a browser session (even with its CSRF token) is
+/// not a credential there, so a cross-site form can never act through the API, and token
+/// requests need no CSRF token (the role test above sends none).
+#[tokio::test]
+async fn api_routes_ignore_the_session_cookie_and_change_nothing_without_a_token() {
+    let f = fixture();
+    let admin = f.inst.session(f.users[2].1);
+    let before = fingerprint(&f.inst);
+    for (method, path, ctype, body, _) in api_routes(&f) {
+        let mut b = Request::builder()
+            .method(method.clone())
+            .uri(&path)
+            .header(header::HOST, "localhost")
+            .header(header::COOKIE, &admin.cookie)
+            .header("x-csrf-token", &admin.csrf);
+        if !ctype.is_empty() {
+            b = b.header(header::CONTENT_TYPE, ctype);
+        }
+        let (s, _, text) = f
+            .inst
+            .send(b.body(Body::from(body)).expect("request"))
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "cookie-only {method} {path}: {text}"
+        );
+    }
+    assert_eq!(fingerprint(&f.inst), before);
 }
 
 #[tokio::test]
