@@ -127,6 +127,44 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every user's tokens, or one user's (`username`, case-insensitive), with the owner's
+    /// username, by owner then newest first (the operator's `users token list`).
+    pub fn all_api_tokens(&self, username: Option<&str>) -> Result<Vec<(String, ApiTokenRecord)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.username, t.id, t.name, t.read_only, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE ?1 IS NULL OR u.username = ?1 COLLATE NOCASE ORDER BY u.username, t.id DESC",
+        )?;
+        let rows = stmt.query_map([username], |r| {
+            Ok((
+                r.get(0)?,
+                ApiTokenRecord {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    read_only: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                    last_used_at: r.get(6)?,
+                    revoked_at: r.get(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The owner (user id) of token `token_id`, if it exists (the operator's `users token
+    /// revoke ID`, which then revokes it as [`Store::revoke_api_token`]).
+    pub fn api_token_owner(&self, token_id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT user_id FROM api_tokens WHERE id = ?1",
+                [token_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Revokes one of `user_id`'s tokens (a token of someone else is "not found", so ids of
     /// other users' tokens cannot be probed). Audited `api_token.revoked`.
     pub fn revoke_api_token(&mut self, actor: &Actor, user_id: i64, token_id: i64) -> Result<()> {
@@ -246,6 +284,31 @@ mod tests {
             read_only: false,
             expires_at: expires_at.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn operators_list_every_users_tokens_and_find_a_tokens_owner() {
+        let mut s = store();
+        let (amy, bob) = (user(&mut s, "amy"), user(&mut s, "bob"));
+        let a = Actor::cli("op");
+        let t1 = s.create_api_token(&a, amy, &token("h1", None)).expect("t1");
+        let t2 = s.create_api_token(&a, bob, &token("h2", None)).expect("t2");
+        let t3 = s.create_api_token(&a, amy, &token("h3", None)).expect("t3");
+        let all: Vec<(String, i64)> = s
+            .all_api_tokens(None)
+            .expect("all")
+            .into_iter()
+            .map(|(u, t)| (u, t.id))
+            .collect();
+        assert_eq!(
+            all,
+            [("amy".into(), t3), ("amy".into(), t1), ("bob".into(), t2)]
+        );
+        let bobs = s.all_api_tokens(Some("BOB")).expect("bob's");
+        assert_eq!((bobs.len(), bobs[0].1.id), (1, t2));
+        assert!(s.all_api_tokens(Some("nobody")).expect("none").is_empty());
+        assert_eq!(s.api_token_owner(t2).expect("owner"), Some(bob));
+        assert_eq!(s.api_token_owner(999).expect("owner"), None);
     }
 
     #[test]

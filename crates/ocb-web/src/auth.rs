@@ -395,3 +395,28 @@ pub async fn change_password(
         }
     }
 }
+
+/// The config users (`web.users`) as rows to sync into the database (SPEC §14.1).
+pub fn config_users(c: &ocb_config::Config) -> Vec<ocb_store::NewUser> {
+    c.web
+        .users
+        .iter()
+        .map(|u| ocb_store::NewUser {
+            username: u.username.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            password_hash: u.password_hash.expose().to_string(),
+            role: u.role.as_str().into(),
+            recovery: u.recovery,
+        })
+        .collect()
+}
+
+/// Syncs the config users into the database, as `serve` does at startup and every `users`
+/// command does first (SPEC §14.1); returns the warnings (e.g. the last admin kept enabled).
+pub fn sync_config_users(
+    store: &mut ocb_store::Store,
+    c: &ocb_config::Config,
+) -> Result<Vec<String>, ocb_store::StoreError> {
+    store.sync_config_users(&config_users(c))
+}

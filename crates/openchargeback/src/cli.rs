@@ -89,6 +89,9 @@ pub enum Command {
     /// Convert a raw export (slurm, isilon, qumulo, azure-local, openai, aws-cur, azure-ea) to lite FOCUS
     #[command(disable_help_flag = true)]
     Convert(ConvertArgs),
+    /// Web users: API tokens (create, list, revoke)
+    #[command(subcommand, arg_required_else_help = true)]
+    Users(UsersCommand),
     /// Run the web UI
     #[command(visible_alias = "web")]
     Serve(ServeArgs),
@@ -439,4 +442,39 @@ pub struct ServeArgs {
 pub fn parse_period(s: &str) -> Result<ocb_core::period::Period, String> {
     s.parse()
         .map_err(|e: ocb_core::period::PeriodParseError| e.to_string())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// API tokens (SPEC §14.5): create (printed once), list, revoke
+    #[command(subcommand, arg_required_else_help = true)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user; the token is printed once, on stdout
+    Create {
+        /// Username (case-insensitive)
+        username: String,
+        /// A name for the token (e.g. what uses it)
+        #[arg(long, required = true)]
+        name: String,
+        /// Expire after N days (default: never)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_days: Option<u32>,
+        /// Allow GET requests only
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List the API tokens of a user, else of every user (never the tokens themselves)
+    List {
+        /// Username (case-insensitive)
+        username: Option<String>,
+    },
+    /// Revoke an API token (it stops working at once)
+    Revoke {
+        /// Token id (see `users token list`)
+        id: i64,
+    },
 }

@@ -5,6 +5,37 @@
 
 use sha2::{Digest, Sha256};
 
+/// Longest token name.
+pub const NAME_MAX: usize = 100;
+
+/// A new token named `name` (required, at most [`NAME_MAX`] characters) for the tokens page and
+/// `users token create`: the plain token, to show once, and the row to store (its keyed hash
+/// under `secret`, never the token).
+pub fn issue(
+    secret: &str,
+    name: &str,
+    read_only: bool,
+    expires_at: Option<String>,
+) -> Result<(String, ocb_store::NewApiToken), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("A token name is required.".into());
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(format!(
+            "The token name is longer than {NAME_MAX} characters."
+        ));
+    }
+    let plain = generate();
+    let row = ocb_store::NewApiToken {
+        name: name.to_string(),
+        token_hash: hash(secret, &plain),
+        read_only,
+        expires_at,
+    };
+    Ok((plain, row))
+}
+
 /// Every token starts with this, so secret scanners and people recognise it.
 pub const PREFIX: &str = "ocb_";
 
@@ -71,6 +102,25 @@ pub fn well_formed(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issued_tokens_are_named_and_stored_only_as_their_keyed_hash() {
+        assert_eq!(
+            issue("k", "  ", false, None).err().as_deref(),
+            Some("A token name is required.")
+        );
+        assert_eq!(
+            issue("k", &"x".repeat(101), false, None).err().as_deref(),
+            Some("The token name is longer than 100 characters.")
+        );
+        let (plain, row) =
+            issue("k", " ci ", true, Some("2030-01-01T00:00:00Z".into())).expect("ok");
+        assert!(well_formed(&plain), "{plain}");
+        assert_eq!(row.name, "ci");
+        assert_eq!(row.token_hash, hash("k", &plain));
+        assert_ne!(row.token_hash, hash("other key", &plain));
+        assert!(row.read_only && row.expires_at.is_some());
+    }
 
     #[test]
     fn base32_matches_rfc_4648_vectors() {

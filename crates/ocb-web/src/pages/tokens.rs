@@ -13,11 +13,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
-use ocb_store::{NewApiToken, StoreError};
+use ocb_store::StoreError;
 use serde_json::{json, Value};
-
-/// Longest token name.
-const NAME_MAX: usize = 100;
 
 async fn render(
     st: &AppState,
@@ -70,26 +67,14 @@ pub async fn create(
         .trim()
         .to_string();
     let read_only = form_field(&body, "read_only").is_some_and(|v| v == "1" || v == "on");
-    let checked = if name.is_empty() {
-        Err("A token name is required.".to_string())
-    } else if name.chars().count() > NAME_MAX {
-        Err(format!(
-            "The token name is longer than {NAME_MAX} characters."
-        ))
-    } else {
-        expiry(form_field(&body, "expires_on").unwrap_or_default().trim())
-    };
-    let expires_at = match checked {
-        Ok(e) => e,
+    let secret = st.config.web.secret_key.expose();
+    let checked = expiry(form_field(&body, "expires_on").unwrap_or_default().trim())
+        .and_then(|expires_at| token::issue(secret, &name, read_only, expires_at));
+    let (plain, t) = match checked {
+        Ok(v) => v,
         Err(msg) => return render(&st, u, StatusCode::UNPROCESSABLE_ENTITY, None, Some(msg)).await,
     };
-    let plain = token::generate();
-    let t = NewApiToken {
-        name: name.clone(),
-        token_hash: token::hash(st.config.web.secret_key.expose(), &plain),
-        read_only,
-        expires_at: expires_at.clone(),
-    };
+    let expires_at = t.expires_at.clone();
     let (actor, me) = (u.actor(), u.session.user_id);
     let id = st
         .db(move |s| Ok(s.create_api_token(&actor, me, &t)?))

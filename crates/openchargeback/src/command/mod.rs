@@ -17,6 +17,7 @@ mod review;
 mod serve;
 mod show;
 mod sources;
+mod users;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Reevaluate(a) => reevaluate::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
         Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
+        Command::Users(c) => users::run(&Ctx::load(global)?, c),
     }
 }
 
