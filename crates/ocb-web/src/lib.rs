@@ -40,7 +40,7 @@ pub use pages::router;
 pub use state::AppState;
 pub use templates::EMBEDDED as EMBEDDED_TEMPLATES;
 
-use ocb_store::{NewUser, OpenMode, Store};
+use ocb_store::{OpenMode, Store};
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -61,22 +61,6 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// The config users as rows to sync (SPEC §14.1).
-fn config_users(c: &ocb_config::Config) -> Vec<NewUser> {
-    c.web
-        .users
-        .iter()
-        .map(|u| NewUser {
-            username: u.username.clone(),
-            email: u.email.clone(),
-            display_name: u.display_name.clone(),
-            password_hash: u.password_hash.expose().to_string(),
-            role: u.role.as_str().into(),
-            recovery: u.recovery,
-        })
-        .collect()
-}
-
 /// Everything `serve` does before listening (SPEC §12.1): checks the secret rule, migrates the
 /// database, syncs config users, marks interrupted jobs, removes orphan artefacts.
 pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
@@ -88,7 +72,7 @@ pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
         OpenMode::Create,
         config.database.busy_timeout_ms,
     )?;
-    for w in store.sync_config_users(&config_users(&config))? {
+    for w in auth::sync_config_users(&mut store, &config)? {
         tracing::warn!(event = "config.warning", "{w}");
     }
     let interrupted = store.interrupt_stale_jobs()?;
