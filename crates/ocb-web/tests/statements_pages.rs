@@ -49,31 +49,6 @@ fn count(inst: &Instance, sql: &str) -> i64 {
         .expect("count")
 }
 
-/// The text of a PDF (pdftotext), or `None` when poppler is missing outside CI.
-fn pdf_text(bytes: &[u8]) -> Option<String> {
-    use std::io::Write;
-    let required = std::env::var_os("OCB_REQUIRE_SYSTEM_TOOLS").is_some_and(|v| v == "1");
-    let child = std::process::Command::new("pdftotext")
-        .args(["-layout", "-", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        assert!(!required, "pdftotext (poppler-utils) is required");
-        eprintln!("SKIPPED PDF text check: pdftotext not installed");
-        return None;
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(bytes)
-        .expect("write pdf");
-    let out = child.wait_with_output().expect("pdftotext");
-    assert!(out.status.success(), "pdftotext failed");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_are_generated_previewed_downloaded_and_sent_as_jobs() {
     let inst = Instance::new();
