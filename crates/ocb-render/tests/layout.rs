@@ -175,3 +175,73 @@ fn charge_rows_never_overlap_whatever_their_values() {
         }
     }
 }
+
+/// Charge rows known to fit on one line are drawn as one line of text whose values are moved to
+/// their columns by computed spacing (see the charge details of statement.typ): every value must
+/// still start under its left-aligned header (date, resource, service, fund/org) or end under its
+/// right-aligned one (list, discount, amount), on every page, on both papers.
+#[test]
+fn charge_values_line_up_under_their_column_headers() {
+    if !have_poppler() {
+        return;
+    }
+    let renderer = Renderer::new(None).unwrap();
+    for (paper, fund_groups) in [("us-letter", 2), ("a4", 1)] {
+        let spec = Spec {
+            charges: 90,
+            fund_groups,
+            paper,
+            ..Spec::default()
+        };
+        let pdf = renderer.render_pdf(&statement(&spec)).unwrap();
+        let mut rows_checked = 0;
+        for (_, words) in all_page_words(&pdf) {
+            let resource = words.iter().position(|w| w.text == "Resource").unwrap();
+            let y = words[resource].y_min;
+            let header: Vec<&Word> = words.iter().filter(|w| (w.y_min - y).abs() < 0.5).collect();
+            let names: Vec<&str> = header.iter().map(|w| w.text.as_str()).collect();
+            let mut expected = vec!["Date", "Resource", "Service"];
+            if fund_groups > 1 {
+                expected.push("Fund/Org");
+            }
+            expected.extend(["List", "Discount", "Amount"]);
+            assert_eq!(names, expected, "{paper}: detail header");
+            let mut lines: Vec<Vec<&Word>> = Vec::new();
+            for w in words.iter().filter(|w| w.y_min > y + 1.0) {
+                match lines.last_mut() {
+                    Some(line) if (line[0].y_min - w.y_min).abs() < 0.5 => line.push(w),
+                    _ => lines.push(vec![w]),
+                }
+            }
+            for line in lines.iter().filter(|l| l[0].text.starts_with("2025-01-")) {
+                let texts: Vec<&str> = line.iter().map(|w| w.text.as_str()).collect();
+                let near = |a: f64, b: f64| (a - b).abs() < 0.5;
+                // date, resource and service start where their headers start ("AI Services" is two
+                // words, so the fund/org is found from the end).
+                for k in 0..3 {
+                    assert!(
+                        near(line[k].x_min, header[k].x_min),
+                        "{paper}: {texts:?} column {k}"
+                    );
+                }
+                let n = line.len();
+                let h = header.len();
+                if fund_groups > 1 {
+                    assert!(
+                        near(line[n - 4].x_min, header[3].x_min),
+                        "{paper}: {texts:?}"
+                    );
+                }
+                for k in 1..=3 {
+                    assert!(
+                        near(line[n - k].x_max, header[h - k].x_max),
+                        "{paper}: {texts:?} ends under {}",
+                        header[h - k].text
+                    );
+                }
+                rows_checked += 1;
+            }
+        }
+        assert_eq!(rows_checked, 90, "{paper}: every charge row was checked");
+    }
+}
