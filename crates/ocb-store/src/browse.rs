@@ -159,12 +159,12 @@ pub struct BrowseRow {
     pub reasons: Vec<String>,
 }
 
-const ROW_COLUMNS: &str = "c.id, c.period, s.name, coalesce(c.ovr_pi_email, c.pi_email), coalesce(c.ovr_project_id, c.project_id),
+pub(crate) const ROW_COLUMNS: &str = "c.id, c.period, s.name, coalesce(c.ovr_pi_email, c.pi_email), coalesce(c.ovr_project_id, c.project_id),
     coalesce(c.ovr_fund_org, c.fund_org), c.cost_center, c.reference_1, c.reference_2, c.service_name, c.resource_id,
     c.resource_name, c.charge_period_start, c.charge_period_end, c.list_cost, c.billed_cost, c.review_state,
     c.removed_at IS NOT NULL, c.flag_reasons";
 
-fn browse_row(r: &rusqlite::Row<'_>) -> Result<BrowseRow> {
+pub(crate) fn browse_row(r: &rusqlite::Row<'_>) -> Result<BrowseRow> {
     let state: String = r.get(16)?;
     let removed: bool = r.get(17)?;
     let status = if removed {
@@ -231,7 +231,7 @@ fn where_clause(f: &BrowseFilter) -> (String, Vec<Value>) {
     (sql, args)
 }
 
-const FROM: &str = "FROM charges c JOIN sources s ON s.id = c.source_id";
+pub(crate) const FROM: &str = "FROM charges c JOIN sources s ON s.id = c.source_id";
 
 /// A page of results with the full match count and exact sum.
 #[derive(Debug, Clone, Serialize)]

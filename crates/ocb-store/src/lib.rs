@@ -19,6 +19,10 @@ mod api_tokens;
 mod audit;
 mod billing;
 mod browse;
+mod browse_index;
+mod browse_index_query;
+#[cfg(test)]
+mod browse_index_tests;
 mod browse_logs;
 mod charge_insert;
 mod charges;
@@ -46,6 +50,8 @@ pub use browse::{
     BrowseFilter, BrowsePage, BrowseRow, ChargeColumns, ChargeEvent, PeriodOverview, PiRow,
     ProjectRow, SortKey, StatusFilter,
 };
+pub use browse_index::{BrowseIndex, PeriodKey};
+pub use browse_index_query::IndexFigures;
 pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow};
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};

@@ -162,7 +162,7 @@ pub(crate) fn figures(conn: &Connection, p: &str) -> Result<(Decimal, i64, i64, 
     Ok((dec(&bt)?, bc, fc, dec(&ft)?))
 }
 
-fn statements_state(conn: &Connection, p: &str, counter: i64) -> Result<String> {
+pub(crate) fn statements_state(conn: &Connection, p: &str, counter: i64) -> Result<String> {
     let latest: Option<(i64, String)> = conn
         .query_row(
             "SELECT change_counter, kind FROM statement_runs WHERE period = ?1 ORDER BY id DESC LIMIT 1",

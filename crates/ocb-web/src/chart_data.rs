@@ -29,6 +29,9 @@ const MAX_ENTRIES: usize = 20_000;
 #[derive(Default)]
 pub struct ChartCache {
     entries: Mutex<HashMap<(String, String), (i64, Figures)>>,
+    /// The charge indexes and figures of the browser, review and dashboard pages, kept here so
+    /// they share the charts' lifetime and reset.
+    pub(crate) browse: crate::browse_cache::BrowseCache,
 }
 
 impl ChartCache {
@@ -37,6 +40,7 @@ impl ChartCache {
         if let Ok(mut e) = self.entries.lock() {
             e.clear();
         }
+        self.browse.clear();
     }
 
     fn get_or<F>(

@@ -22,6 +22,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+mod browse_cache;
 mod chart_data;
 pub mod charts;
 mod error;

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use ocb_config::Role;
 use ocb_core::Decimal;
-use ocb_store::{ChargeFilter, Store};
+use ocb_store::Store;
 use serde_json::{json, Value};
 
 /// Formats money with the currency, rounded half-even to cents: `$20,227.00`.
@@ -45,11 +45,13 @@ impl PageCtx {
 
 fn layout(
     store: &Store,
+    cache: &crate::browse_cache::BrowseCache,
     u: &CurrentUser,
     active: &str,
     known: &[String],
 ) -> Result<(Value, Option<String>), AppError> {
-    let periods = store.list_periods()?;
+    // Statuses only: summing every period's charges on every page would cost a full scan each.
+    let periods = store.period_heads()?;
     let chosen = u
         .session
         .selected_period
@@ -66,14 +68,9 @@ fn layout(
                 .map(|p| p.period.clone())
         })
         .or_else(|| periods.first().map(|p| p.period.clone()));
+    // The queue count, cached per period against its change counter.
     let badge = match &selected {
-        Some(p) => {
-            let f = ChargeFilter {
-                period: Some(p.clone()),
-                ..Default::default()
-            };
-            store.review_queue(&f, Some(0))?.1
-        }
+        Some(p) => cache.figures(store, p)?.map_or(0, |f| f.2),
         None => 0,
     };
     let flash = if u.session.has_flash {
@@ -145,7 +142,7 @@ impl AppState {
                 .iter()
                 .map(|k| k.name.clone())
                 .collect();
-            let (layout, period) = layout(store, &user, active, &known)?;
+            let (layout, period) = layout(store, &st.charts.browse, &user, active, &known)?;
             let ctx = PageCtx {
                 user,
                 period,

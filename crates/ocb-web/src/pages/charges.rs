@@ -65,11 +65,12 @@ pub async fn list(
     Viewer(u): Viewer,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    let st2 = st.clone();
     st.page(u, "charges.html", "charges", move |s, ctx| {
         let f = filter_of(&q, ctx.period.as_deref());
         let (sort, desc) = sort_of(&q);
         let page = page_of(&q);
-        let result = s.browse_charges(&f, sort, desc, (page - 1) * PER_PAGE, PER_PAGE)?;
+        let (result, reasons) = browse(s, &st2, &f, sort, desc, (page - 1) * PER_PAGE)?;
         let keep: Vec<(&str, Option<&str>)> = FILTER_KEYS.iter().map(|k| (*k, q.get(*k).map(String::as_str))).collect();
         let mut keep_no_sort = keep.clone();
         keep_no_sort.retain(|(k, _)| *k != "sort");
@@ -90,10 +91,31 @@ pub async fn list(
                 "reason": f.base.reason, "q": f.base.search, "import": f.import_id,
             },
             "sources": sources,
-            "reasons": s.queue_reasons(f.base.period.as_deref())?,
+            "reasons": reasons,
         }))
     })
     .await
+}
+
+/// One page of the browser and the queue's reasons: from the period's in-memory index when the
+/// filter is for one period (see [`crate::browse_cache`]), else from SQLite.
+pub fn browse(
+    s: &ocb_store::Store,
+    st: &AppState,
+    f: &BrowseFilter,
+    sort: SortKey,
+    desc: bool,
+    offset: u64,
+) -> Result<(ocb_store::BrowsePage, Vec<String>), AppError> {
+    if let Some(period) = f.base.period.as_deref() {
+        if let Some(idx) = st.charts.browse.index(s, period)? {
+            if let Some(page) = s.browse_indexed(&idx, f, sort, desc, offset, PER_PAGE)? {
+                return Ok((page, idx.figures()?.queue_reasons.clone()));
+            }
+        }
+    }
+    let page = s.browse_charges(f, sort, desc, offset, PER_PAGE)?;
+    Ok((page, s.queue_reasons(f.base.period.as_deref())?))
 }
 
 fn cell(v: &Option<String>) -> String {

@@ -2,6 +2,7 @@
 //! and recent periods (SPEC §12.3).
 
 use crate::auth::Viewer;
+use crate::browse_cache::BrowseCache;
 use crate::chart_data::{self, RANGES};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -25,7 +26,7 @@ pub async fn show(
         .unwrap_or(12);
     let st2 = st.clone();
     st.page(u, "dashboard.html", "dashboard", move |s, ctx| {
-        let mut v = build(s, ctx)?;
+        let mut v = build(s, &st2.charts.browse, ctx)?;
         if let Some(period) = ctx.period.as_deref() {
             v["charts"] =
                 chart_data::dashboard(s, &st2.charts, period, months, &st2.config.currency)?;
@@ -35,13 +36,15 @@ pub async fn show(
     .await
 }
 
-fn build(s: &mut Store, ctx: &PageCtx) -> Result<Value, AppError> {
-    let recent_periods: Vec<Value> = s
-        .list_periods()?
-        .into_iter()
-        .take(5)
-        .map(|p| json!({"period": p.period, "status": p.status, "billable": ctx.money(p.billable_total), "charges": p.billable_count, "flagged": p.flagged_count}))
-        .collect();
+/// The figures come from the caches of [`crate::browse_cache`] (the selected period's index, the
+/// other periods' sums), never from a scan of every charge per view.
+fn build(s: &mut Store, cache: &BrowseCache, ctx: &PageCtx) -> Result<Value, AppError> {
+    let mut recent_periods = Vec::new();
+    let heads = s.period_heads()?;
+    for p in heads.iter().take(5) {
+        let (billable, count, flagged, _) = cache.figures(s, &p.period)?.unwrap_or_default();
+        recent_periods.push(json!({"period": p.period, "status": p.status, "billable": ctx.money(billable), "charges": count, "flagged": flagged}));
+    }
     let (imports, _) = s.import_log(&ImportFilter::default(), 0, 5)?;
     let imports: Vec<Value> = imports
         .iter()
@@ -52,13 +55,19 @@ fn build(s: &mut Store, ctx: &PageCtx) -> Result<Value, AppError> {
             json!({"title": "Dashboard", "period": null, "recent_periods": recent_periods, "imports": imports, "can_import": ctx.can_review()}),
         );
     };
-    let info = s
-        .get_period(crate::view::parse_period(&period)?)?
+    crate::view::parse_period(&period)?;
+    let info = heads
+        .iter()
+        .find(|p| p.period == period)
         .ok_or_else(|| AppError::not_found(format!("Billing period {period} not found")))?;
-    let overview = s.period_overview(&period)?;
-    let (pis, _) = s.pi_list(&period, 0, 5)?;
-    let top: Vec<Value> = pis
-        .into_iter()
+    let idx = cache
+        .index(s, &period)?
+        .ok_or_else(|| AppError::not_found(format!("Billing period {period} not found")))?;
+    let fig = idx.figures()?;
+    let top: Vec<Value> = fig
+        .pis
+        .iter()
+        .take(5)
         .map(|p| json!({"email": p.email, "name": p.name, "billable": ctx.money(p.billable), "charges": p.charges}))
         .collect();
     Ok(json!({
@@ -66,10 +75,10 @@ fn build(s: &mut Store, ctx: &PageCtx) -> Result<Value, AppError> {
         "period": period,
         "period_status": info.status,
         "cards": {
-            "billable": ctx.money(info.billable_total), "billable_count": info.billable_count,
-            "active_pis": overview.active_pis, "projects": overview.projects,
-            "pending_count": info.flagged_count, "pending": ctx.money(info.flagged_total),
-            "rejected_count": overview.rejected_count, "rejected": ctx.money(overview.rejected_total),
+            "billable": ctx.money(fig.billable_total), "billable_count": fig.billable_count,
+            "active_pis": fig.active_pis, "projects": fig.projects,
+            "pending_count": fig.flagged_count, "pending": ctx.money(fig.flagged_total),
+            "rejected_count": fig.rejected_count, "rejected": ctx.money(fig.rejected_total),
         },
         "statements": info.statements,
         "top_pis": top,

@@ -36,11 +36,12 @@ pub async fn queue(
     Viewer(u): Viewer,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    let st2 = st.clone();
     st.page(u, "review.html", "review", move |s, ctx| {
         let base = queue_filter(&q, ctx.period.as_deref());
         let f = BrowseFilter { base: base.clone(), status: StatusFilter::Flagged, ..Default::default() };
         let page = page_of(&q);
-        let result = s.browse_charges(&f, SortKey::Billed, true, (page - 1) * PER_PAGE, PER_PAGE)?;
+        let (result, reasons) = super::charges::browse(s, &st2, &f, SortKey::Billed, true, (page - 1) * PER_PAGE)?;
         let keep = [
             ("period", base.period.as_deref()), ("source", base.source.as_deref()), ("reason", base.reason.as_deref()),
             ("pi", base.pi_email.as_deref()), ("project", base.project_id.as_deref()), ("q", base.search.as_deref()),
@@ -54,7 +55,7 @@ pub async fn queue(
             "pager": pager(page, PER_PAGE, result.total_count),
             "query": query_string(&keep),
             "f": {"period": base.period, "source": base.source, "reason": base.reason, "pi": base.pi_email, "project": base.project_id, "q": base.search},
-            "reasons": s.queue_reasons(base.period.as_deref())?,
+            "reasons": reasons,
             "sources": sources,
             "can_review": ctx.can_review(),
         }))
