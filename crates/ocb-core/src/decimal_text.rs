@@ -50,6 +50,11 @@ impl DecimalText {
         Self { buf, start: i }
     }
 
+    /// The text as bytes (ASCII), for writers that take bytes and need no UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits, '.' and '-' are ever written.

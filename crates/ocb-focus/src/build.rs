@@ -95,12 +95,17 @@ impl TagCache {
     }
 }
 
+/// Parsed dates of one date column by cell text. Billing-period dates repeat on every row;
+/// charge-period dates cycle through the days of the period (a one-entry cache missed on nearly
+/// every row of a daily file, and parsing plus canonicalising was a tenth of the reader's work).
 #[derive(Default)]
 struct DateCache {
-    text: String,
-    parsed: Option<FocusDate>,
-    canonical: String,
+    seen: ocb_core::fast_map::FastMap<Box<str>, (Option<FocusDate>, String)>,
 }
+
+/// Distinct texts kept per column before the cache starts over (bounded memory on files whose
+/// timestamps never repeat).
+const DATE_CACHE_ENTRIES: usize = 4096;
 
 /// Parsed date cell: canonical text and instant.
 struct DateValue {
@@ -418,21 +423,29 @@ impl RowBuilder {
 }
 
 impl DateCache {
-    /// Parses through the cache: consecutive rows usually repeat their dates.
+    /// Parses through the cache.
     fn parse(&mut self, text: &str) -> Option<DateValue> {
-        if self.text != text {
-            self.text.clear();
-            self.text.push_str(text);
-            self.parsed = parse_focus_date(text, true);
-            self.canonical.clear();
-            if let Some(d) = &self.parsed {
-                push_canonical(&mut self.canonical, text, d);
-            }
+        let value = |(parsed, canonical): &(Option<FocusDate>, String)| {
+            parsed.map(|date| DateValue {
+                canonical: canonical.clone(),
+                date,
+            })
+        };
+        if let Some(hit) = self.seen.get(text) {
+            return value(hit);
         }
-        self.parsed.map(|date| DateValue {
-            canonical: self.canonical.clone(),
-            date,
-        })
+        let parsed = parse_focus_date(text, true);
+        let mut canonical = String::new();
+        if let Some(d) = &parsed {
+            push_canonical(&mut canonical, text, d);
+        }
+        if self.seen.len() >= DATE_CACHE_ENTRIES {
+            self.seen.clear();
+        }
+        let entry = (parsed, canonical);
+        let result = value(&entry);
+        self.seen.insert(text.into(), entry);
+        result
     }
 }
 

@@ -267,7 +267,7 @@ impl Store {
             touched: BTreeSet::new(),
             header: header.clone(),
             last_period: None,
-            inserter: Inserter::default(),
+            inserter: Inserter::new(&self.conn),
             _fk_guard: fk_guard,
         })
     }
@@ -515,7 +515,7 @@ pub struct ImportWriter<'a> {
     touched: BTreeSet<String>,
     header: ImportHeader,
     last_period: Option<Period>,
-    inserter: Inserter,
+    inserter: Inserter<'a>,
     // Declared after `tx`: fields drop in order, so checks come back on once the transaction
     // has committed or rolled back.
     _fk_guard: ForeignKeysOff<'a>,
@@ -628,14 +628,15 @@ impl ImportWriter<'_> {
     }
 
     /// Stores a new charge (buffered; see [`crate::charge_insert`]).
-    pub fn insert(&mut self, c: PreparedCharge, state: ReviewState) -> Result<()> {
+    pub fn insert(&mut self, c: impl Into<Box<PreparedCharge>>, state: ReviewState) -> Result<()> {
+        let c = c.into();
         let period = c.charge.period;
         if self.last_period != Some(period) {
             self.last_period = Some(period);
             self.touched.insert(period.to_string());
         }
         self.inserter
-            .push(&self.tx, (self.source_id, self.import_id), c, state)
+            .push((self.source_id, self.import_id), c, state)
     }
 
     /// Charges written since the last call, to be freed by the thread that made them.
@@ -645,8 +646,7 @@ impl ImportWriter<'_> {
 
     /// Writes the buffered charges.
     fn flush(&mut self) -> Result<()> {
-        self.inserter
-            .flush(&self.tx, (self.source_id, self.import_id))
+        self.inserter.flush((self.source_id, self.import_id))
     }
 
     /// Rewrites a matched charge with new content (update or restore), writing history and review log.
