@@ -9,7 +9,7 @@ use crate::columns::{Columns, FocusColumn};
 use crate::diag::{Code, Diagnostic, LineRef};
 use crate::row::{FocusRow, RejectedRecord, RowResult};
 use ocb_core::amount::{parse_amount, AmountError};
-use ocb_core::charge::ChargeFields;
+use ocb_core::charge::{ChargeFields, SharedText};
 use ocb_core::date::{parse_focus_date, FocusDate};
 use ocb_core::fast_map::FastMap;
 use ocb_core::period::Period;
@@ -74,18 +74,18 @@ struct Positions {
 /// starts over, so memory stays flat on files with ever-new tag sets.
 #[derive(Default)]
 struct TagCache {
-    map: FastMap<Box<str>, (Arc<TagsCell>, Option<String>)>,
+    map: FastMap<Box<str>, (Arc<TagsCell>, Option<SharedText>)>,
 }
 
 const TAG_CACHE_ENTRIES: usize = 8192;
 
 impl TagCache {
-    fn parse(&mut self, text: &str) -> (Arc<TagsCell>, Option<String>) {
+    fn parse(&mut self, text: &str) -> (Arc<TagsCell>, Option<SharedText>) {
         if let Some((tags, canonical)) = self.map.get(text) {
             return (Arc::clone(tags), canonical.clone());
         }
         let (tags, canonical) = crate::tags::parse_tags(text);
-        let tags = Arc::new(tags);
+        let (tags, canonical) = (Arc::new(tags), canonical.map(SharedText::from));
         if self.map.len() >= TAG_CACHE_ENTRIES {
             self.map.clear();
         }
@@ -100,7 +100,7 @@ impl TagCache {
 /// every row of a daily file, and parsing plus canonicalising was a tenth of the reader's work).
 #[derive(Default)]
 struct DateCache {
-    seen: ocb_core::fast_map::FastMap<Box<str>, (Option<FocusDate>, String)>,
+    seen: ocb_core::fast_map::FastMap<Box<str>, (Option<FocusDate>, SharedText)>,
 }
 
 /// Distinct texts kept per column before the cache starts over (bounded memory on files whose
@@ -109,7 +109,7 @@ const DATE_CACHE_ENTRIES: usize = 4096;
 
 /// Parsed date cell: canonical text and instant.
 struct DateValue {
-    canonical: String,
+    canonical: SharedText,
     date: FocusDate,
 }
 
@@ -256,7 +256,7 @@ impl RowBuilder {
         let parsed = match cell {
             Cell::Text(t) => self.dates[slot].parse(t),
             Cell::Instant(utc) => Some(DateValue {
-                canonical: ocb_core::date::canonical_instant(&utc),
+                canonical: ocb_core::date::canonical_instant(&utc).into(),
                 date: FocusDate {
                     utc,
                     form: ocb_core::date::DateForm::Zulu,
@@ -363,7 +363,7 @@ impl RowBuilder {
         rec: &dyn RecordView,
         line: &LineRef,
         warnings: &mut Vec<Diagnostic>,
-    ) -> (Arc<TagsCell>, Option<String>) {
+    ) -> (Arc<TagsCell>, Option<SharedText>) {
         let Some(pos) = self.pos.tags.filter(|_| self.has_tags) else {
             return (Arc::new(TagsCell::NoColumn), None);
         };
@@ -373,7 +373,7 @@ impl RowBuilder {
             Cell::Text(t) | Cell::Json(t) => self.tag_cache.parse(t),
             Cell::Map(m) => {
                 let tags = TagsCell::Object(m.clone());
-                let canonical = tags.canonical_json();
+                let canonical = tags.canonical_json().map(SharedText::from);
                 (Arc::new(tags), canonical)
             }
             other => (
@@ -425,7 +425,7 @@ impl RowBuilder {
 impl DateCache {
     /// Parses through the cache.
     fn parse(&mut self, text: &str) -> Option<DateValue> {
-        let value = |(parsed, canonical): &(Option<FocusDate>, String)| {
+        let value = |(parsed, canonical): &(Option<FocusDate>, SharedText)| {
             parsed.map(|date| DateValue {
                 canonical: canonical.clone(),
                 date,
@@ -442,7 +442,7 @@ impl DateCache {
         if self.seen.len() >= DATE_CACHE_ENTRIES {
             self.seen.clear();
         }
-        let entry = (parsed, canonical);
+        let entry = (parsed, SharedText::from(canonical));
         let result = value(&entry);
         self.seen.insert(text.into(), entry);
         result
@@ -659,7 +659,7 @@ mod tests {
     fn good_row_is_fully_built() {
         let r = row(&GOOD);
         let f = &r.fields;
-        assert_eq!(f.billing_period_start, "2025-01-01T00:00:00Z");
+        assert_eq!(&*f.billing_period_start, "2025-01-01T00:00:00Z");
         assert_eq!(
             f.billing_period_end.as_deref(),
             Some("2025-02-01T00:00:00Z")
@@ -768,7 +768,7 @@ mod tests {
         let mut cells = GOOD;
         cells[0] = "1/5/2025";
         assert_eq!(
-            row(&cells).fields.billing_period_start,
+            &*row(&cells).fields.billing_period_start,
             "2025-01-05T00:00:00Z"
         );
     }

@@ -136,7 +136,7 @@ fn focus_sample_has_1000_rows_and_the_exact_billed_total() {
     assert_eq!(sep, Decimal::from_str("20.28022672899").expect("decimal"));
     let first = &read.rows[0];
     assert_eq!(first.fields.billed_cost.to_string(), "0.00000080000");
-    assert_eq!(first.fields.billing_period_start, "2024-09-01T00:00:00Z");
+    assert_eq!(&*first.fields.billing_period_start, "2024-09-01T00:00:00Z");
     assert_eq!(first.fields.charge_class, None, "NULL is null");
     let extra: serde_json::Value =
         serde_json::from_str(first.fields.extra_json.as_deref().expect("extra")).expect("json");

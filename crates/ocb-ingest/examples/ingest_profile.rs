@@ -2,7 +2,8 @@
 //! ingest path alone (`valgrind --tool=callgrind`, `perf`) without building the whole CLI.
 //! The benchmark figures come from `openchargeback bench ingest`; this is a development tool.
 //!
-//! `cargo run --release -p ocb-ingest --example ingest_profile -- FILE DB [PERIOD]`
+//! `cargo run --release -p ocb-ingest --example ingest_profile -- FILE DB [PERIOD]`; DB `-` is a
+//! dry run against no database (the reader and the diff alone).
 
 use ocb_ingest::{ingest, Database, IngestRequest, IngestSettings, NoProgress};
 use ocb_store::{Actor, OpenMode, Store};
@@ -20,8 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let period = args.get(2).map_or("2025-01", String::as_str).parse()?;
     let actor = Actor::cli("profile");
-    let mut store = Store::open(&PathBuf::from(db), OpenMode::Create, 5000)?;
-    store.open_period(&actor, period, None)?;
+    let dry_run = db == "-";
+    let mut store = if dry_run {
+        None
+    } else {
+        let mut store = Store::open(&PathBuf::from(db), OpenMode::Create, 5000)?;
+        store.open_period(&actor, period, None)?;
+        Some(store)
+    };
     let settings = IngestSettings {
         import_dir: std::env::temp_dir().join("ocb-ingest-profile"),
         ..IngestSettings::default()
@@ -32,17 +39,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         source: "bench".into(),
         expected_period: Some(period),
         mode: None,
-        dry_run: false,
+        dry_run,
         skip_invalid: false,
         actor,
     };
     let started = Instant::now();
-    let report = ingest(
-        Database::Write(&mut store),
-        &settings,
-        &request,
-        &mut NoProgress,
-    )?;
+    let database = match store.as_mut() {
+        Some(store) => Database::Write(store),
+        None => Database::Empty,
+    };
+    let report = ingest(database, &settings, &request, &mut NoProgress)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}: {} rows read, {} inserted in {seconds:.2} s ({:.0} rows/s)",

@@ -4,7 +4,7 @@
 
 use crate::IngestSettings;
 use ocb_core::attribution::{attribute, Attribution};
-use ocb_core::charge::{Hash128, NewCharge};
+use ocb_core::charge::{Hash128, NewCharge, SharedText};
 use ocb_core::fast_map::FastMap;
 use ocb_core::flags::{compute_flags, FlagInput};
 use ocb_core::period::Period;
@@ -19,7 +19,7 @@ pub(crate) struct Preparer<'a> {
     occurrences: HashMap<(Period, Hash128), u32, BuildHasherDefault<FirstBytes>>,
     /// Attribution by canonical tags JSON: tag sets repeat across rows (see the reader's tag
     /// cache), and the candidate-key lookups were the largest per-row cost of this stage.
-    attributions: FastMap<String, Attribution>,
+    attributions: FastMap<SharedText, Attribution>,
 }
 
 const ATTRIBUTION_CACHE_ENTRIES: usize = 8192;
@@ -62,7 +62,7 @@ impl<'a> Preparer<'a> {
             mut warnings,
         } = row;
         let attribution = match (&fields.tags_json, tags.object()) {
-            (Some(json), Some(object)) => match self.attributions.get(json) {
+            (Some(json), Some(object)) => match self.attributions.get(&**json) {
                 Some(a) => a.clone(),
                 None => {
                     let a = attribute(Some(object), &self.settings.tag_mapping);

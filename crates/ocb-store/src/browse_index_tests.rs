@@ -26,8 +26,9 @@ fn charge(source: &str, i: u64) -> (PreparedCharge, ReviewState) {
         n => Some(format!("pi{n}@x.edu")),
     };
     let fields = ChargeFields {
-        billing_period_start: format!("{PERIOD}-01T00:00:00Z"),
-        charge_period_start: (!i.is_multiple_of(4)).then(|| format!("{PERIOD}-{:02}", i % 28 + 1)),
+        billing_period_start: format!("{PERIOD}-01T00:00:00Z").into(),
+        charge_period_start: (!i.is_multiple_of(4))
+            .then(|| format!("{PERIOD}-{:02}", i % 28 + 1).into()),
         billed_cost: Decimal::new(
             (i as i64 * 7919) % 100_000 - 300,
             [2, 3, 4][(i % 3) as usize],

@@ -9,6 +9,7 @@
 //! order than the file's; nothing depends on rowid order (each charge keeps its line).
 
 use crate::Result;
+use ocb_core::charge::SharedText;
 use ocb_core::charge::{NewCharge, ReviewState};
 use ocb_core::decimal_text::DecimalText;
 use ocb_core::flags::FlagReason;
@@ -118,12 +119,13 @@ fn values<'a>(p: &'a PreparedCharge, reasons: &'a Option<String>) -> [Option<&'a
     let f = &p.charge.fields;
     let a = &p.charge.attribution;
     let s = |v: &'a Option<String>| v.as_deref().map(str::as_bytes);
+    let shared = |v: &'a Option<SharedText>| v.as_deref().map(str::as_bytes);
     let cost = |i: usize| p.costs[i].as_ref().map(DecimalText::as_bytes);
     [
         Some(f.billing_period_start.as_bytes()),
-        s(&f.billing_period_end),
-        s(&f.charge_period_start),
-        s(&f.charge_period_end),
+        shared(&f.billing_period_end),
+        shared(&f.charge_period_start),
+        shared(&f.charge_period_end),
         cost(0),
         cost(1),
         cost(2),
@@ -136,7 +138,7 @@ fn values<'a>(p: &'a PreparedCharge, reasons: &'a Option<String>) -> [Option<&'a
         s(&f.charge_description),
         s(&f.sku_id),
         s(&f.sku_price_id),
-        s(&f.tags_json),
+        shared(&f.tags_json),
         s(&f.tags_raw),
         s(&f.extra_json),
         s(&a.pi_email),
@@ -228,7 +230,7 @@ const BOUND: u16 = u16::MAX;
 const MAX_BILLING_LITERALS: usize = 64;
 
 /// The billing-period dates of a charge (optional columns 0 and 1).
-type BillingDates = (String, Option<String>);
+type BillingDates = (SharedText, Option<SharedText>);
 
 /// Dates are inlined only when they are made of the characters of a canonical timestamp, so a
 /// literal can never need escaping.
@@ -398,24 +400,22 @@ impl<'c> Inserter<'c> {
             self.statements.insert(key, statement);
         }
         let stmt = self.statements.get_mut(&key).expect("prepared above");
+        // Concrete types at each call (not `&dyn ToSql`): the binds inline, about 40
+        // instructions less per value.
         let mut n = 0;
         for q in rows {
             let c = &q.prepared.charge;
-            let v = values(&q.prepared, &q.reasons);
-            let mut bind = |value: &dyn rusqlite::ToSql| {
-                n += 1;
-                stmt.raw_bind_parameter(n, value)
-            };
-            bind(&&c.key_hash[..])?;
-            bind(&c.occurrence)?;
-            bind(&&c.content_hash[..])?;
-            bind(&(c.line as i64))?;
+            stmt.raw_bind_parameter(n + 1, &c.key_hash[..])?;
+            stmt.raw_bind_parameter(n + 2, c.occurrence)?;
+            stmt.raw_bind_parameter(n + 3, &c.content_hash[..])?;
+            stmt.raw_bind_parameter(n + 4, c.line as i64)?;
+            n += 4;
             // A row's shape equals its group's: every non-null value has its column.
-            for (i, value) in v.iter().enumerate() {
+            for (i, value) in values(&q.prepared, &q.reasons).iter().enumerate() {
                 if group.shape & (1 << i) != 0 && !inlined(group, i) {
-                    bind(&ToSqlOutput::Borrowed(
-                        value.map_or(ValueRef::Null, ValueRef::Text),
-                    ))?;
+                    n += 1;
+                    let value = value.map_or(ValueRef::Null, ValueRef::Text);
+                    stmt.raw_bind_parameter(n, ToSqlOutput::Borrowed(value))?;
                 }
             }
         }
@@ -455,8 +455,8 @@ mod tests {
             billing: 0,
         };
         let dates = (
-            "2025-01-01T00:00:00Z".to_owned(),
-            Some("2025-02-01T00:00:00Z".to_owned()),
+            "2025-01-01T00:00:00Z".into(),
+            Some("2025-02-01T00:00:00Z".into()),
         );
         assert_eq!(
             insert_sql(g, (3, 17), 2, Some(&dates)),

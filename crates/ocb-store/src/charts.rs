@@ -135,7 +135,7 @@ mod tests {
                 w.create_period(p).expect("create");
             }
             let fields = ChargeFields {
-                billing_period_start: format!("{period}-01T00:00:00Z"),
+                billing_period_start: format!("{period}-01T00:00:00Z").into(),
                 billed_cost: d(billed),
                 list_cost: list.map(d),
                 resource_id: Some(format!("{source}{i}")),

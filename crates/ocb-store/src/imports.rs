@@ -553,10 +553,10 @@ fn content_values(c: &NewCharge) -> [Option<String>; 29] {
     let a = &c.attribution;
     let d = |v: Option<Decimal>| v.map(|d| d.to_string());
     [
-        Some(f.billing_period_start.clone()),
-        f.billing_period_end.clone(),
-        f.charge_period_start.clone(),
-        f.charge_period_end.clone(),
+        Some(f.billing_period_start.to_string()),
+        f.billing_period_end.as_deref().map(str::to_owned),
+        f.charge_period_start.as_deref().map(str::to_owned),
+        f.charge_period_end.as_deref().map(str::to_owned),
         d(f.list_cost),
         d(f.contracted_cost),
         Some(f.billed_cost.to_string()),
@@ -569,7 +569,7 @@ fn content_values(c: &NewCharge) -> [Option<String>; 29] {
         f.charge_description.clone(),
         f.sku_id.clone(),
         f.sku_price_id.clone(),
-        f.tags_json.clone(),
+        f.tags_json.as_deref().map(str::to_owned),
         f.tags_raw.clone(),
         f.extra_json.clone(),
         a.pi_email.clone(),

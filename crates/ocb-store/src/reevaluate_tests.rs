@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 fn charge(i: u32, period: &str, service: &str, reasons: Vec<FlagReason>) -> NewCharge {
     let fields = ChargeFields {
-        billing_period_start: format!("{period}-01T00:00:00Z"),
+        billing_period_start: format!("{period}-01T00:00:00Z").into(),
         billed_cost: ocb_core::Decimal::from_str("1.25").expect("decimal"),
         resource_id: Some(format!("r{i}")),
         service_name: Some(service.into()),
