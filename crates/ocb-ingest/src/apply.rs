@@ -506,6 +506,7 @@ fn stream(
     started: Instant,
 ) -> Result<Streamed, IngestError> {
     let (tx, rx) = sync_channel::<Vec<Item>>(8);
+    let input_bytes = std::fs::metadata(&req.path).map_or(0, |m| m.len());
     // Written charges go back to the reader thread to be freed there (see `Written`).
     let (recycle_tx, recycle_rx) = sync_channel::<Written>(16);
     let expected = req.expected_period;
@@ -514,7 +515,7 @@ fn stream(
             .name("ocb-reader".into())
             .spawn_scoped(scope, move || {
                 let mut reader = reader;
-                let mut prep = Preparer::new(settings, expected);
+                let mut prep = Preparer::new(settings, expected, input_bytes);
                 let mut batch = Vec::with_capacity(BATCH);
                 while let Some(r) = reader.next_row() {
                     batch.push(match r {

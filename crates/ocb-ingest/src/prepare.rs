@@ -24,6 +24,9 @@ pub(crate) struct Preparer<'a> {
 
 const ATTRIBUTION_CACHE_ENTRIES: usize = 8192;
 
+/// Upper bound of the identity table's reservation (about 100 MB at 4 million rows).
+const MAX_RESERVED_ROWS: u64 = 4_000_000;
+
 /// The keys are already 128-bit hashes: use their first bytes instead of SipHash.
 #[derive(Default)]
 struct FirstBytes(u64);
@@ -42,11 +45,16 @@ impl Hasher for FirstBytes {
 }
 
 impl<'a> Preparer<'a> {
-    pub fn new(settings: &'a IngestSettings, expected: Option<Period>) -> Self {
+    /// `input_bytes`: the input's size on disk, to size the identity table once instead of
+    /// doubling it (and copying it) twenty times over a million-row file.
+    pub fn new(settings: &'a IngestSettings, expected: Option<Period>, input_bytes: u64) -> Self {
+        // A lite row is rarely under 150 bytes: this rarely over-reserves, and a compressed
+        // or wider file just grows the table as before.
+        let rows = (input_bytes / 150).min(MAX_RESERVED_ROWS) as usize;
         Self {
             settings,
             expected,
-            occurrences: HashMap::default(),
+            occurrences: HashMap::with_capacity_and_hasher(rows, Default::default()),
             attributions: FastMap::default(),
         }
     }
