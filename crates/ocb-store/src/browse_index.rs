@@ -275,6 +275,16 @@ impl Store {
         crate::periods::figures(&self.conn, period)
     }
 
+    /// Source names by name key: what the pages' filter menus need ([`Store::list_sources`]
+    /// also counts every source's charges, a scan of the whole table).
+    pub fn source_names(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM sources ORDER BY name_key")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The validity key of a period's index, `None` when the period does not exist.
     pub fn period_key(&self, period: &str) -> Result<Option<PeriodKey>> {
         Ok(self

@@ -86,12 +86,9 @@ fn layout(
             .unwrap_or_default()
     };
     let mut import_sources: Vec<String> = known.to_vec();
-    for src in store.list_sources()? {
-        if !import_sources
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(&src.name))
-        {
-            import_sources.push(src.name);
+    for src in store.source_names()? {
+        if !import_sources.iter().any(|k| k.eq_ignore_ascii_case(&src)) {
+            import_sources.push(src);
         }
     }
     let import_periods: Vec<&str> = periods

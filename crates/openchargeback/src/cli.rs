@@ -183,6 +183,24 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Ingest a generated period and load the web pages with concurrent clients (p50/p95/p99)
+    Web {
+        /// Charges in the period
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Concurrent keep-alive clients
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Seconds of load per page
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Work directory (default: a temporary one)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the database already in --dir instead of generating and ingesting again
+        #[arg(long)]
+        reuse: bool,
+    },
     /// Generate a lite FOCUS CSV and time `ingest` on it (empty period, re-import, dry run)
     Ingest {
         /// Rows to generate

@@ -74,7 +74,7 @@ pub async fn list(
         let keep: Vec<(&str, Option<&str>)> = FILTER_KEYS.iter().map(|k| (*k, q.get(*k).map(String::as_str))).collect();
         let mut keep_no_sort = keep.clone();
         keep_no_sort.retain(|(k, _)| *k != "sort");
-        let sources: Vec<String> = s.list_sources()?.into_iter().map(|x| x.name).collect();
+        let sources: Vec<String> = s.source_names()?;
         Ok(json!({
             "title": "Charges",
             "rows": result.rows.iter().map(|r| row(ctx, r)).collect::<Vec<_>>(),

@@ -46,7 +46,7 @@ pub async fn queue(
             ("period", base.period.as_deref()), ("source", base.source.as_deref()), ("reason", base.reason.as_deref()),
             ("pi", base.pi_email.as_deref()), ("project", base.project_id.as_deref()), ("q", base.search.as_deref()),
         ];
-        let sources: Vec<String> = s.list_sources()?.into_iter().map(|x| x.name).collect();
+        let sources: Vec<String> = s.source_names()?;
         Ok(json!({
             "title": "Review",
             "rows": result.rows.iter().map(|r| super::charges::row(ctx, r)).collect::<Vec<_>>(),

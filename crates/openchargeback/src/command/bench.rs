@@ -51,6 +51,13 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
             workers,
             dir,
         } => return super::bench_statements::run(pairs, charges, workers, dir),
+        BenchCommand::Web {
+            rows,
+            clients,
+            seconds,
+            dir,
+            reuse,
+        } => return super::bench_web::run(rows, clients, seconds, dir, reuse),
     };
     let work = match dir {
         Some(d) => {

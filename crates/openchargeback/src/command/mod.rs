@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 mod bench_statements;
+mod bench_web;
 mod config;
 mod convert;
 mod convert_args;
