@@ -296,3 +296,65 @@ fn dry_run_against_nothing_writes_nothing() {
     assert_eq!((r.status.as_str(), r.totals.inserted), ("dry_run", 1));
     assert!(!Path::new(&e.settings.import_dir).exists(), "no artefacts");
 }
+
+/// Tag sets are stored once (schema v5): the charge shows its tags, and an update that changes
+/// only the cost records the cost in the history, not a spurious change of tags.
+#[test]
+fn tag_sets_are_shared_and_read_back_through_the_charge() {
+    let mut e = Env::new();
+    let other = TAGS.replace("a@x.edu", "b@x.edu");
+    let body = [
+        row("2025-01-02", "1.00", "r1", TAGS),
+        row("2025-01-03", "2.00", "r2", TAGS),
+        row("2025-01-04", "3.00", "r3", &other),
+    ]
+    .concat();
+    assert_eq!(e.import(&body).totals.inserted, 3);
+    let by_resource = |e: &Env, r: &str| {
+        (1..=3)
+            .filter_map(|id| e.store.charge(id).expect("charge"))
+            .find(|c| c.resource_id.as_deref() == Some(r))
+            .expect("charge of the resource")
+    };
+    let id = by_resource(&e, "r1").id;
+    let columns = e
+        .store
+        .charge_columns(id)
+        .expect("columns")
+        .expect("charge");
+    let tags = columns
+        .iter()
+        .find(|(n, _)| n == "tags")
+        .and_then(|(_, v)| v.clone());
+    assert!(
+        tags.as_deref().is_some_and(|t| t.contains("pi_email")),
+        "{columns:?}"
+    );
+    assert!(columns
+        .iter()
+        .all(|(n, _)| n != "tag_set_id" && n != "set_tags"));
+
+    let changed = body.replace("2025-01-02,1.00,1.00", "2025-01-02,1.50,1.50");
+    let r = e.import_with(&changed, Some(ImportMode::Upsert), None, false);
+    assert_eq!((r.totals.updated, r.totals.unchanged), (1, 2));
+    let r1 = by_resource(&e, "r1");
+    let history = e.store.charge_history(r1.id).expect("history");
+    let update = history
+        .iter()
+        .find(|h| h.kind == "updated")
+        .expect("update event");
+    let fields = update.details["changed"].as_object().expect("changed");
+    assert!(fields.contains_key("billed_cost"), "{fields:?}");
+    assert!(!fields.contains_key("tags"), "{fields:?}");
+    // The rewritten charge keeps the same tags, now inline.
+    let columns = e
+        .store
+        .charge_columns(r1.id)
+        .expect("columns")
+        .expect("charge");
+    let after = columns
+        .iter()
+        .find(|(n, _)| n == "tags")
+        .and_then(|(_, v)| v.clone());
+    assert_eq!(after, tags);
+}

@@ -310,14 +310,16 @@ impl Store {
     /// source name; `None` when the charge does not exist.
     pub fn charge_columns(&self, id: i64) -> Result<Option<ChargeColumns>> {
         let mut stmt = self.conn.prepare(
-            "SELECT c.*, s.name AS source_name FROM charges c JOIN sources s ON s.id = c.source_id WHERE c.id = ?1",
+            "SELECT c.*, s.name AS source_name, t.tags AS set_tags FROM charges c
+             JOIN sources s ON s.id = c.source_id LEFT JOIN tag_sets t ON t.id = c.tag_set_id
+             WHERE c.id = ?1",
         )?;
         let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
         let mut q = stmt.query([id])?;
         let Some(r) = q.next()? else {
             return Ok(None);
         };
-        let mut out = Vec::with_capacity(names.len());
+        let mut out: Vec<(String, Option<String>)> = Vec::with_capacity(names.len());
         for (i, name) in names.into_iter().enumerate() {
             let v = match r.get_ref(i)? {
                 ValueRef::Null | ValueRef::Blob(_) => None,
@@ -325,8 +327,15 @@ impl Store {
                 ValueRef::Real(x) => Some(x.to_string()),
                 ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
             };
-            if !matches!(name.as_str(), "key_hash" | "content_hash") {
-                out.push((name, v));
+            match name.as_str() {
+                // Storage details: the hashes, and where the tags are kept (schema v5).
+                "key_hash" | "content_hash" | "tag_set_id" => {}
+                "set_tags" => {
+                    if let Some(tags) = out.iter_mut().find(|(n, _)| n == "tags") {
+                        tags.1 = tags.1.take().or(v);
+                    }
+                }
+                _ => out.push((name, v)),
             }
         }
         Ok(Some(out))

@@ -12,6 +12,7 @@ use crate::Result;
 use ocb_core::charge::SharedText;
 use ocb_core::charge::{NewCharge, ReviewState};
 use ocb_core::decimal_text::DecimalText;
+use ocb_core::fast_map::FastMap;
 use ocb_core::flags::FlagReason;
 use ocb_core::period::Period;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -71,6 +72,21 @@ pub(crate) const OPTIONAL: [&str; 30] = [
     "reconciliation_end",
     "flag_reasons",
 ];
+
+/// Position of `tags` in [`OPTIONAL`]: written as the id of its row in `tag_sets`.
+const TAGS: usize = 16;
+
+/// Distinct tag sets whose ids the writer keeps at hand (more only cost a lookup in the table).
+const MAX_TAG_SET_IDS: usize = 65_536;
+
+/// The column an optional value is written to: the tag set's id instead of its text.
+fn stored_column(i: usize) -> &'static str {
+    if i == TAGS {
+        "tag_set_id"
+    } else {
+        OPTIONAL[i]
+    }
+}
 
 /// The content columns: every optional column but the flag reasons.
 pub(crate) const CONTENT: &[&str] = OPTIONAL.split_at(OPTIONAL.len() - 1).0;
@@ -246,11 +262,9 @@ fn inlined(g: Group, i: usize) -> bool {
 
 fn insert_sql(g: Group, ids: (i64, i64), rows: usize, billing: Option<&BillingDates>) -> String {
     let (source_id, import_id) = ids;
-    let optional: Vec<(usize, &str)> = OPTIONAL
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| g.shape & (1 << i) != 0)
-        .map(|(i, n)| (i, *n))
+    let optional: Vec<(usize, &str)> = (0..OPTIONAL.len())
+        .filter(|i| g.shape & (1 << i) != 0)
+        .map(|i| (i, stored_column(i)))
         .collect();
     let literal = |i: usize| -> String {
         let text = billing.and_then(|(start, end)| if i == 0 { Some(start) } else { end.as_ref() });
@@ -291,6 +305,8 @@ fn insert_sql(g: Group, ids: (i64, i64), rows: usize, billing: Option<&BillingDa
 struct Queued {
     prepared: Box<PreparedCharge>,
     reasons: Option<String>,
+    /// The row of its tag set in `tag_sets`, when it has tags.
+    tag_set: Option<i64>,
 }
 
 /// Buffers new charges by group and writes them in batches.
@@ -305,6 +321,8 @@ pub(crate) struct Inserter<'c> {
     statements: HashMap<(Group, usize), Statement<'c>>,
     /// The billing-date pairs inlined so far; a group refers to one by index.
     billing: Vec<BillingDates>,
+    /// Ids of the tag sets met so far.
+    tag_sets: FastMap<SharedText, i64>,
 }
 
 impl<'c> Inserter<'c> {
@@ -316,7 +334,29 @@ impl<'c> Inserter<'c> {
             written: Vec::new(),
             statements: HashMap::new(),
             billing: Vec::new(),
+            tag_sets: FastMap::default(),
         }
+    }
+
+    /// The id of a tag set in `tag_sets`, inserting it when new.
+    fn tag_set_id(&mut self, tags: &SharedText) -> Result<i64> {
+        if let Some(id) = self.tag_sets.get(tags) {
+            return Ok(*id);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tag_sets (tags) VALUES (?1) ON CONFLICT (tags) DO NOTHING",
+            )?
+            .execute([&**tags])?;
+        let id: i64 = self
+            .conn
+            .prepare_cached("SELECT id FROM tag_sets WHERE tags = ?1")?
+            .query_row([&**tags], |r| r.get(0))?;
+        if self.tag_sets.len() >= MAX_TAG_SET_IDS {
+            self.tag_sets.clear();
+        }
+        self.tag_sets.insert(SharedText::clone(tags), id);
+        Ok(id)
     }
 
     /// The literal index of a charge's billing dates, adding them when new.
@@ -353,7 +393,15 @@ impl<'c> Inserter<'c> {
             state,
             billing: self.billing_index(&prepared.charge.fields),
         };
-        let queued = Queued { prepared, reasons };
+        let tag_set = match &prepared.charge.fields.tags_json {
+            Some(tags) => Some(self.tag_set_id(tags)?),
+            None => None,
+        };
+        let queued = Queued {
+            prepared,
+            reasons,
+            tag_set,
+        };
         let i = match self.buffers.iter().position(|(g, _)| *g == group) {
             Some(i) => i,
             None => {
@@ -412,7 +460,10 @@ impl<'c> Inserter<'c> {
             n += 4;
             // A row's shape equals its group's: every non-null value has its column.
             for (i, value) in values(&q.prepared, &q.reasons).iter().enumerate() {
-                if group.shape & (1 << i) != 0 && !inlined(group, i) {
+                if i == TAGS && group.shape & (1 << i) != 0 {
+                    n += 1;
+                    stmt.raw_bind_parameter(n, q.tag_set)?;
+                } else if group.shape & (1 << i) != 0 && !inlined(group, i) {
                     n += 1;
                     let value = value.map_or(ValueRef::Null, ValueRef::Text);
                     stmt.raw_bind_parameter(n, ToSqlOutput::Borrowed(value))?;

@@ -539,9 +539,12 @@ impl Drop for ForeignKeysOff<'_> {
     }
 }
 
+/// The content columns as stored: `tags` inline (charges before schema v5, rewritten charges)
+/// or through the charge's tag set.
 const CONTENT_COLUMNS: &str = "billing_period_start, billing_period_end, charge_period_start, charge_period_end,
     list_cost, contracted_cost, billed_cost, effective_cost, resource_id, resource_name, service_name,
-    charge_category, charge_class, charge_description, sku_id, sku_price_id, tags, tags_raw, extra,
+    charge_category, charge_class, charge_description, sku_id, sku_price_id,
+    coalesce(tags, (SELECT t.tags FROM tag_sets t WHERE t.id = charges.tag_set_id)), tags_raw, extra,
     pi_email, project_id, fund_org, cost_center, account_code, reference_1, reference_2, pi_name, end_date,
     reconciliation_end";
 
@@ -585,6 +588,7 @@ fn content_values(c: &NewCharge) -> [Option<String>; 29] {
     ]
 }
 
+/// A rewritten charge keeps its tags inline (`tag_set_id` cleared): rewrites are rare.
 fn update_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -595,7 +599,7 @@ fn update_sql() -> &'static str {
                     reviewed_by = CASE WHEN ?7 THEN NULL ELSE reviewed_by END,
                     reviewed_at = CASE WHEN ?7 THEN NULL ELSE reviewed_at END,
                     review_note = CASE WHEN ?7 THEN NULL ELSE review_note END,
-                    occurrence = ?8, key_hash = ?9, {sets}
+                    occurrence = ?8, key_hash = ?9, tag_set_id = NULL, {sets}
              WHERE id = ?1"
         )
     })

@@ -58,6 +58,7 @@ const RESET_TABLES: &[&str] = &[
     "review_log",
     "charge_events",
     "charges",
+    "tag_sets",
     "import_periods",
     "imports",
     "statements",
