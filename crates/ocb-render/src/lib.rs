@@ -153,6 +153,24 @@ impl Renderer {
     }
 }
 
+/// Runs `job` once on each of `workers` threads (at least one) and returns when every run has
+/// returned; a batch of statements is rendered by such threads, each taking the next statement.
+///
+/// Typst lays a document's pages out in parallel on rayon's thread pool. Called from ordinary
+/// threads, every render hands its pages over to rayon's global pool (two more threads on a
+/// two-core machine, spinning while they wait for work) and waits. The threads here form a rayon
+/// pool of their own, so a render's parallel layout runs on the same threads, which take each
+/// other's pages when idle: no hand-over, no extra threads.
+pub fn on_render_threads(workers: usize, job: impl Fn() + Sync) -> std::io::Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers.max(1))
+        .thread_name(|i| format!("ocb-render-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    pool.broadcast(|_| job());
+    Ok(())
+}
+
 fn str_field<'a>(data: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     data.get(key).and_then(serde_json::Value::as_str)
 }

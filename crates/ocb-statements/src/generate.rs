@@ -238,40 +238,36 @@ fn render_all(
     let failed = AtomicBool::new(false);
     let error: Mutex<Option<StatementsError>> = Mutex::new(None);
     progress.begin(jobs.len() as u64);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= jobs.len() || failed.load(Ordering::Relaxed) {
-                    break;
-                }
-                let job = &jobs[i];
-                let result = renderer
-                    .render_pdf(&job.data)
-                    .map_err(|source| StatementsError::Render {
-                        pi: job.figures.pi_email.clone(),
-                        project: job.figures.project.clone(),
-                        source,
-                    })
-                    .and_then(|pdf| {
-                        let path = dir.join(&job.filename);
-                        write_private(&path, &pdf)
-                            .map_err(io_err(format!("writing {}", path.display())))
-                    });
-                match result {
-                    Ok(()) => progress.advance(1),
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        error
-                            .lock()
-                            .expect("no panics while holding the lock")
-                            .get_or_insert(e);
-                        break;
-                    }
-                }
-            });
+    ocb_render::on_render_threads(workers, || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= jobs.len() || failed.load(Ordering::Relaxed) {
+            break;
         }
-    });
+        let job = &jobs[i];
+        let result = renderer
+            .render_pdf(&job.data)
+            .map_err(|source| StatementsError::Render {
+                pi: job.figures.pi_email.clone(),
+                project: job.figures.project.clone(),
+                source,
+            })
+            .and_then(|pdf| {
+                let path = dir.join(&job.filename);
+                write_private(&path, &pdf).map_err(io_err(format!("writing {}", path.display())))
+            });
+        match result {
+            Ok(()) => progress.advance(1),
+            Err(e) => {
+                failed.store(true, Ordering::Relaxed);
+                error
+                    .lock()
+                    .expect("no panics while holding the lock")
+                    .get_or_insert(e);
+                break;
+            }
+        }
+    })
+    .map_err(io_err("starting the renderer threads".to_string()))?;
     progress.finish();
     match error.into_inner().expect("workers have ended") {
         Some(e) => Err(e),
