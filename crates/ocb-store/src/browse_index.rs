@@ -156,8 +156,15 @@ pub(crate) struct Dicts {
     pub(crate) reasons: Dict,
 }
 
-/// Row permutations by (sort key code, descending).
-pub(crate) type Orders = HashMap<(u8, bool), Arc<Vec<u32>>>;
+/// A row order other than the stored one: the row positions in that order, and each row's
+/// place in it (to put a small filtered set in that order without walking the whole order).
+pub(crate) struct Order {
+    pub(crate) rows: Vec<u32>,
+    pub(crate) place: Vec<u32>,
+}
+
+/// Row orders by (sort key code, descending).
+pub(crate) type Orders = HashMap<(u8, bool), Arc<Order>>;
 
 /// One period's charges in memory; see the module documentation.
 pub struct BrowseIndex {
@@ -167,7 +174,10 @@ pub struct BrowseIndex {
     pub(crate) rows: Rows,
     pub(crate) dicts: Dicts,
     pub(crate) text: Vec<u8>,
-    /// Row orders other than the stored one, built on first use, by (sort key, descending).
+    /// Rows by value of the filterable and searchable columns.
+    pub(crate) postings: crate::browse_index_postings::IndexPostings,
+    /// Row orders other than the stored one, built on first use (once: concurrent requests
+    /// wait for the build) and kept with the index, by (sort key, descending).
     pub(crate) orders: Mutex<Orders>,
     /// Period figures, computed on first use.
     pub(crate) figures: OnceLock<crate::browse_index_query::IndexFigures>,
@@ -196,6 +206,7 @@ impl BrowseIndex {
         let d = &self.dicts;
         n * (8 + 16 + 1 + 13 * 4)
             + self.text.len()
+            + self.postings.heap_bytes()
             + [
                 &d.pi,
                 &d.pi_name,
@@ -415,12 +426,14 @@ impl Store {
             reasons: pick(&raw.reasons),
             text_start,
         };
+        let postings = crate::browse_index_postings::IndexPostings::build(&rows, &d);
         Ok(Some(BrowseIndex {
             key,
             scale,
             rows,
             dicts: d,
             text: sorted_text,
+            postings,
             orders: Mutex::new(HashMap::new()),
             figures: OnceLock::new(),
         }))

@@ -3,16 +3,13 @@
 //! then read from SQLite by primary key. Also the period's figures (cards, top PIs, queue
 //! reasons), computed once per index.
 
-use crate::browse::{
-    browse_row, BrowseFilter, BrowsePage, BrowseRow, PiRow, SortKey, StatusFilter,
-};
-use crate::browse::{FROM, ROW_COLUMNS};
+use crate::browse::{PiRow, SortKey};
 use crate::browse_index::{
-    BrowseIndex, Dict, HAS_NAME, REMOVED, STATE_MASK, ST_APPROVED, ST_NONE, ST_PENDING, ST_REJECTED,
+    BrowseIndex, Dict, Order, HAS_NAME, REMOVED, STATE_MASK, ST_PENDING, ST_REJECTED,
 };
-use crate::{Result, Store, StoreError};
+use crate::browse_index_postings::Bits;
+use crate::{Result, StoreError};
 use ocb_core::Decimal;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A period's figures from its index (those of `get_period` and `period_overview`, and the PIs
@@ -42,20 +39,6 @@ pub struct IndexFigures {
     pub queue_reasons: Vec<String>,
 }
 
-fn status_ok(f: StatusFilter, st: u8) -> bool {
-    let removed = st & REMOVED != 0;
-    let s = st & STATE_MASK;
-    match f {
-        StatusFilter::Default => !removed && s != ST_REJECTED,
-        StatusFilter::Billable => !removed && (s == ST_NONE || s == ST_APPROVED),
-        StatusFilter::Flagged => !removed && s == ST_PENDING,
-        StatusFilter::Approved => !removed && s == ST_APPROVED,
-        StatusFilter::Rejected => !removed && s == ST_REJECTED,
-        StatusFilter::Removed => removed,
-        StatusFilter::All => true,
-    }
-}
-
 fn sort_code(k: SortKey) -> u8 {
     match k {
         SortKey::Pi => 0,
@@ -68,20 +51,7 @@ fn sort_code(k: SortKey) -> u8 {
     }
 }
 
-/// A column equal to one id (`Some(None)`: no value can match).
-type Eq1 = Option<Option<u32>>;
-
-/// The reason filter of [`crate::charges::filter_sql`] on one stored reasons list.
-fn reason_matches(json: &str, want: &str) -> bool {
-    let list: Vec<String> = serde_json::from_str(json).unwrap_or_default();
-    list.iter().any(|r| match want {
-        "pattern_match" => r.starts_with("pattern_match:"),
-        "missing_project" => r == "missing_project_id",
-        other => r == other,
-    })
-}
-
-fn decimal(v: i128, scale: u32) -> Result<Decimal> {
+pub(crate) fn decimal(v: i128, scale: u32) -> Result<Decimal> {
     Decimal::try_from_i128_with_scale(v, scale)
         .map_err(|_| StoreError::Corrupt(format!("sum out of range: {v}e-{scale}")))
 }
@@ -109,12 +79,13 @@ impl BrowseIndex {
     }
 
     /// Row positions in the order of `sort` (ties by id ascending, as the SQL).
-    fn order(&self, sort: SortKey, desc: bool) -> Arc<Vec<u32>> {
+    pub(crate) fn order(&self, sort: SortKey, desc: bool) -> Arc<Order> {
         let code = (sort_code(sort), desc);
-        if let Ok(m) = self.orders.lock() {
-            if let Some(o) = m.get(&code) {
-                return o.clone();
-            }
+        // Held while building: concurrent first requests wait for one build instead of each
+        // sorting a million rows.
+        let mut guard = self.orders.lock().ok();
+        if let Some(o) = guard.as_ref().and_then(|m| m.get(&code)) {
+            return o.clone();
         }
         let n = self.len();
         let mut o: Vec<u32> = (0..n as u32).collect();
@@ -158,22 +129,33 @@ impl BrowseIndex {
                 (if desc { c.reverse() } else { c }).then(r.id[a].cmp(&r.id[b]))
             }),
         }
-        let o = Arc::new(o);
-        if let Ok(mut m) = self.orders.lock() {
+        let mut place = vec![0u32; n];
+        for (at, i) in o.iter().enumerate() {
+            place[*i as usize] = at as u32;
+        }
+        let o = Arc::new(Order { rows: o, place });
+        if let Some(m) = guard.as_mut() {
             m.insert(code, o.clone());
         }
         o
     }
 
-    /// Rows whose resource id or name contains `q` (lowercase), as a bit per row.
-    fn text_hits(&self, q: &[u8]) -> Vec<bool> {
-        let mut hits = vec![false; self.len()];
+    /// Marks the rows whose resource id or name contains `q` (lowercase, no NUL): one SIMD
+    /// scan of the text buffer; after a hit the scan resumes at the next row.
+    pub(crate) fn text_rows(&self, q: &[u8], into: &mut Bits) {
+        let finder = memchr::memmem::Finder::new(q);
         let starts = &self.rows.text_start;
-        for pos in memchr::memmem::find_iter(&self.text, q) {
-            let row = starts.partition_point(|s| (*s as usize) <= pos) - 1;
-            hits[row] = true;
+        let (mut at, mut lo) = (0usize, 0usize);
+        while let Some(p) = finder.find(&self.text[at..]) {
+            let pos = at + p;
+            let row = lo + starts[lo..].partition_point(|s| (*s as usize) <= pos) - 1;
+            into.set(row);
+            lo = row + 1;
+            match starts.get(lo) {
+                Some(s) => at = *s as usize,
+                None => break,
+            }
         }
-        hits
     }
 
     /// The period's figures (computed on first use).
@@ -290,143 +272,5 @@ impl BrowseIndex {
             pis: pis.into_iter().map(|(_, p)| p).collect(),
             queue_reasons: reasons,
         })
-    }
-}
-
-impl Store {
-    /// [`Store::browse_charges`] answered from `idx`: the same page, count and exact sum.
-    /// `None` when the filter is not for the index's period alone or filters by import (the
-    /// caller then uses `browse_charges`).
-    pub fn browse_indexed(
-        &self,
-        idx: &BrowseIndex,
-        f: &BrowseFilter,
-        sort: SortKey,
-        descending: bool,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Option<BrowsePage>> {
-        let b = &f.base;
-        let search = b.search.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        if b.period.as_deref() != Some(idx.key.period.as_str())
-            || f.import_id.is_some()
-            || search.is_some_and(|q| q.contains('\0'))
-        {
-            return Ok(None);
-        }
-        let d = &idx.dicts;
-        let source: Eq1 = match &b.source {
-            None => None,
-            Some(s) => Some(self.source_id_by_key(&ocb_core::source::source_key(s))?),
-        };
-        let pi: Eq1 = b.pi_email.as_ref().map(|e| {
-            d.pi.id_of(&e.trim().to_ascii_lowercase())
-                .filter(|i| *i != 0)
-        });
-        let project: Eq1 = b
-            .project_id
-            .as_ref()
-            .map(|p| d.project.id_of(p).filter(|i| *i != 0));
-        let fund = f
-            .fund_org
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|fo| {
-                let fo = fo.to_ascii_lowercase();
-                d.fund.mask(|v| v.to_ascii_lowercase() == fo)
-            });
-        let reason = b
-            .reason
-            .as_deref()
-            .map(|want| d.reasons.mask(|j| reason_matches(j, want)));
-        let search = search.map(|q| {
-            let q = q.to_ascii_lowercase();
-            let has = |v: &str| v.to_ascii_lowercase().contains(&q);
-            (
-                idx.text_hits(q.as_bytes()),
-                [
-                    d.pi.mask(has),
-                    d.project.mask(has),
-                    d.service.mask(has),
-                    d.fund.mask(has),
-                    d.cost_center.mask(has),
-                    d.ref1.mask(has),
-                    d.ref2.mask(has),
-                ],
-            )
-        });
-        let r = &idx.rows;
-        let eq = |want: Eq1, v: u32| want.is_none_or(|w| w == Some(v));
-        let matches = |i: usize| -> bool {
-            status_ok(f.status, r.state[i])
-                && eq(source, r.source[i])
-                && eq(pi, r.pi[i])
-                && eq(project, r.project[i])
-                && fund.as_ref().is_none_or(|m| m[r.fund[i] as usize])
-                && reason.as_ref().is_none_or(|m| m[r.reasons[i] as usize])
-                && search.as_ref().is_none_or(|(hits, m)| {
-                    hits[i]
-                        || m[0][r.pi[i] as usize]
-                        || m[1][r.project[i] as usize]
-                        || m[2][r.service[i] as usize]
-                        || m[3][r.fund[i] as usize]
-                        || m[4][r.cost_center[i] as usize]
-                        || m[5][r.ref1[i] as usize]
-                        || m[6][r.ref2[i] as usize]
-                })
-        };
-        let (from, to) = (offset, offset.saturating_add(limit));
-        let (mut count, mut sum) = (0u64, 0i128);
-        let mut ids = Vec::with_capacity(limit.min(1000) as usize);
-        let mut visit = |i: usize| {
-            if matches(i) {
-                if count >= from && count < to {
-                    ids.push(r.id[i]);
-                }
-                count += 1;
-                sum += r.billed[i];
-            }
-        };
-        if sort == SortKey::Billed && descending {
-            (0..idx.len()).for_each(&mut visit);
-        } else {
-            idx.order(sort, descending)
-                .iter()
-                .for_each(|i| visit(*i as usize));
-        }
-        Ok(Some(BrowsePage {
-            rows: self.rows_by_ids(&ids)?,
-            total_count: count,
-            total_billed: decimal(sum, idx.scale)?,
-        }))
-    }
-
-    fn source_id_by_key(&self, key: &str) -> Result<Option<u32>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .prepare_cached("SELECT id FROM sources WHERE name_key = ?1")?
-            .query_row([key], |r| r.get::<_, i64>(0))
-            .optional()?
-            .map(|v| v as u32))
-    }
-
-    /// Browser rows of the given charges, in the given order.
-    pub fn rows_by_ids(&self, ids: &[i64]) -> Result<Vec<BrowseRow>> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ROW_COLUMNS} {FROM} WHERE c.id IN ({list})"
-        ))?;
-        let mut q = stmt.query([])?;
-        let mut by_id = HashMap::with_capacity(ids.len());
-        while let Some(row) = q.next()? {
-            let b = browse_row(row)?;
-            by_id.insert(b.id, b);
-        }
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 }

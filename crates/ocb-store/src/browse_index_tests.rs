@@ -182,6 +182,33 @@ fn filters() -> Vec<BrowseFilter> {
             pi_email: Some("pi4@x.edu".into()),
             ..Default::default()
         },
+        // Combined column filters: the shortest list is walked, the others checked per row.
+        ChargeFilter {
+            source: Some("aws".into()),
+            pi_email: Some("pi4@x.edu".into()),
+            ..Default::default()
+        },
+        ChargeFilter {
+            project_id: Some("Proj-3".into()),
+            reason: Some("pattern_match".into()),
+            ..Default::default()
+        },
+        ChargeFilter {
+            source: Some("hpc".into()),
+            reason: Some("missing_project".into()),
+            ..Default::default()
+        },
+        ChargeFilter {
+            pi_email: Some("pi5@x.edu".into()),
+            project_id: Some("Proj-1".into()),
+            search: Some("node".into()),
+            ..Default::default()
+        },
+        ChargeFilter {
+            source: Some("aws".into()),
+            search: Some("gpu".into()),
+            ..Default::default()
+        },
     ];
     let statuses = [
         StatusFilter::Flagged,
@@ -204,6 +231,24 @@ fn filters() -> Vec<BrowseFilter> {
     out.push(BrowseFilter {
         base: base(ChargeFilter::default()),
         fund_org: Some(" FUND-1".into()),
+        ..Default::default()
+    });
+    out.push(BrowseFilter {
+        base: base(ChargeFilter {
+            source: Some("aws".into()),
+            ..Default::default()
+        }),
+        fund_org: Some("fund-2".into()),
+        status: StatusFilter::Flagged,
+        ..Default::default()
+    });
+    out.push(BrowseFilter {
+        base: base(ChargeFilter {
+            search: Some("res_".into()),
+            ..Default::default()
+        }),
+        fund_org: Some("FUND-1".into()),
+        status: StatusFilter::All,
         ..Default::default()
     });
     out.push(BrowseFilter {
@@ -231,7 +276,7 @@ fn assert_same(s: &Store) {
     for f in filters() {
         for sort in SORTS {
             for desc in [true, false] {
-                for (offset, limit) in [(0, 10), (7, 5)] {
+                for (offset, limit) in [(0, 10), (7, 5), (0, 1000), (300, 50)] {
                     let sql = s
                         .browse_charges(&f, sort, desc, offset, limit)
                         .expect("sql");

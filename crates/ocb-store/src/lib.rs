@@ -20,6 +20,8 @@ mod audit;
 mod billing;
 mod browse;
 mod browse_index;
+mod browse_index_browse;
+mod browse_index_postings;
 mod browse_index_query;
 #[cfg(test)]
 mod browse_index_tests;
