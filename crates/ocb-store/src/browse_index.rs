@@ -10,9 +10,12 @@
 //!
 //! * rows are stored sorted by billed cost descending then id (the default order), so a page of
 //!   the default order is the first matches of one pass; other orders get their permutation
-//!   built once, on first use;
+//!   (and each row's place in it) built once, on first use;
 //! * strings are interned per column (ids into small dictionaries); a filter on PI, project,
 //!   fund/org or service is an integer comparison, a search tests each distinct value once;
+//! * per column, the rows of each value in default order, with per value and status totals
+//!   ([`crate::browse_index_postings`]): a filtered page visits only its own rows, and a page
+//!   filtered on one column (or none) stops as soon as it is filled;
 //! * resource ids and names, distinct per row, sit lowercased in one buffer searched with
 //!   `memchr::memmem` (SIMD), so a substring search over a million charges is a few milliseconds;
 //! * amounts are exact integers at the period's largest scale: sums are exact `i128` additions.

@@ -8,7 +8,7 @@
 //! Why: with a million charges in a period, counting, summing, sorting or searching them in
 //! SQLite takes hundreds of milliseconds per page view; from the index it takes milliseconds
 //! (SPEC §15.1, BENCHMARKS.md "Web pages"). The cost is one scan after each change of the period
-//! (about a second per million charges) and roughly 100 bytes per charge of memory, for at most
+//! (one to two seconds per million charges) and roughly 150 bytes per charge of memory, for at most
 //! [`MAX_INDEXES`] periods.
 
 use crate::error::AppError;
