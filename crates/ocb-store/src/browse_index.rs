@@ -59,6 +59,9 @@ pub(crate) const STATE_MASK: u8 = 0x0f;
 pub(crate) struct Dict {
     pub(crate) values: Vec<Box<str>>,
     ids: HashMap<Box<str>, u32>,
+    /// The values ASCII-lowercased, each followed by a NUL, and where each starts (built on the
+    /// first search, so a search scans one buffer instead of lowercasing every value).
+    lower: OnceLock<(Vec<u8>, Vec<usize>)>,
 }
 
 impl Dict {
@@ -66,7 +69,40 @@ impl Dict {
         Self {
             values: vec!["".into()],
             ids: HashMap::new(),
+            lower: OnceLock::new(),
         }
+    }
+
+    /// Ids whose value contains `q` (lowercase, without NUL) ASCII case-insensitively, as
+    /// `lower(value)` and `instr()`; NULL never does. One memmem scan; after a hit the scan
+    /// resumes at the next value.
+    pub(crate) fn containing(&self, q: &[u8]) -> Vec<u32> {
+        let (text, starts) = self.lower.get_or_init(|| {
+            let mut text = Vec::new();
+            let mut starts = Vec::with_capacity(self.values.len());
+            for v in &self.values {
+                starts.push(text.len());
+                text.extend(v.bytes().map(|b| b.to_ascii_lowercase()));
+                text.push(0);
+            }
+            (text, starts)
+        });
+        let finder = memchr::memmem::Finder::new(q);
+        let mut out = Vec::new();
+        let (mut at, mut lo) = (0usize, 0usize);
+        while let Some(p) = finder.find(&text[at..]) {
+            let pos = at + p;
+            let id = lo + starts[lo..].partition_point(|s| *s <= pos) - 1;
+            if id != 0 {
+                out.push(id as u32);
+            }
+            lo = id + 1;
+            match starts.get(lo) {
+                Some(s) => at = *s,
+                None => break,
+            }
+        }
+        out
     }
 
     fn intern(&mut self, v: ValueRef<'_>) -> u32 {

@@ -118,8 +118,7 @@ impl Store {
         }
         let fund = f.fund_org.as_deref().map(str::trim);
         if let Some(fo) = fund.filter(|v| !v.is_empty()) {
-            let fo = fo.to_ascii_lowercase();
-            let m = d.fund.mask(|v| v.to_ascii_lowercase() == fo);
+            let m = d.fund.mask(|v| v.eq_ignore_ascii_case(fo));
             conds.push(Cond::new(&r.fund, &p.fund, ids_of(&m)));
         }
         if let Some(want) = b.reason.as_deref() {
@@ -131,7 +130,6 @@ impl Store {
             let q = q.to_ascii_lowercase();
             let mut bits = Bits::new(n);
             idx.text_rows(q.as_bytes(), &mut bits);
-            let has = |v: &str| v.to_ascii_lowercase().contains(&q);
             for (dict, post) in [
                 (&d.pi, &p.pi),
                 (&d.project, &p.project),
@@ -141,7 +139,7 @@ impl Store {
                 (&d.ref1, &p.ref1),
                 (&d.ref2, &p.ref2),
             ] {
-                for v in ids_of(&dict.mask(has)) {
+                for v in dict.containing(q.as_bytes()) {
                     post.list(v).iter().for_each(|i| bits.set(*i as usize));
                 }
             }
