@@ -207,6 +207,7 @@ impl Run {
         warnings: Vec<Diagnostic>,
     ) -> Result<(), IngestError> {
         let c = &mut prepared.charge;
+        c.content_hash = c.fields.content_hash();
         for w in &warnings {
             push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
         }
