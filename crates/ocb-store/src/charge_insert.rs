@@ -180,47 +180,12 @@ fn values<'a>(p: &'a PreparedCharge, reasons: &'a Option<String>) -> [Option<&'a
     ]
 }
 
-/// The shape of a charge: which of its [`OPTIONAL`] values are non-null. Same order as
-/// [`values`], without building the texts (`values` is then called once per row, to bind).
+/// The shape of a charge: which of its [`OPTIONAL`] values are non-null.
 fn shape_of(p: &PreparedCharge, reasons: &Option<String>) -> Shape {
-    let f = &p.charge.fields;
-    let a = &p.charge.attribution;
-    let present = [
-        true,
-        f.billing_period_end.is_some(),
-        f.charge_period_start.is_some(),
-        f.charge_period_end.is_some(),
-        p.costs[0].is_some(),
-        p.costs[1].is_some(),
-        p.costs[2].is_some(),
-        p.costs[3].is_some(),
-        f.resource_id.is_some(),
-        f.resource_name.is_some(),
-        f.service_name.is_some(),
-        f.charge_category.is_some(),
-        f.charge_class.is_some(),
-        f.charge_description.is_some(),
-        f.sku_id.is_some(),
-        f.sku_price_id.is_some(),
-        f.tags_json.is_some(),
-        f.tags_raw.is_some(),
-        f.extra_json.is_some(),
-        a.pi_email.is_some(),
-        a.project_id.is_some(),
-        a.fund_org.is_some(),
-        a.cost_center.is_some(),
-        a.account_code.is_some(),
-        a.reference_1.is_some(),
-        a.reference_2.is_some(),
-        a.pi_name.is_some(),
-        p.end_date.is_some(),
-        p.reconciliation_end.is_some(),
-        reasons.is_some(),
-    ];
-    present
+    values(p, reasons)
         .iter()
         .enumerate()
-        .fold(0, |m, (i, x)| if *x { m | 1 << i } else { m })
+        .fold(0, |m, (i, x)| if x.is_some() { m | 1 << i } else { m })
 }
 
 /// The flag reasons as stored: a JSON list, NULL when never flagged.
