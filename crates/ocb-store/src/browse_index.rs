@@ -278,42 +278,7 @@ impl Store {
     /// figures (zero): [`Store::list_periods`] sums every period's charges, which the layout of
     /// every page must not do. Figures come from [`Store::period_figures`] or an index.
     pub fn period_heads(&self) -> Result<Vec<crate::PeriodInfo>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT period, status, created_at, created_by, closed_at, closed_by, reopened_at, reopen_reason,
-                    finalized_at, finalized_by, change_counter,
-                    (SELECT text FROM period_notes n WHERE n.period = p.period ORDER BY id DESC LIMIT 1)
-             FROM periods p ORDER BY period DESC",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(crate::PeriodInfo {
-                    period: r.get(0)?,
-                    status: r.get(1)?,
-                    created_at: r.get(2)?,
-                    created_by: r.get(3)?,
-                    closed_at: r.get(4)?,
-                    closed_by: r.get(5)?,
-                    reopened_at: r.get(6)?,
-                    reopen_reason: r.get(7)?,
-                    finalized_at: r.get(8)?,
-                    finalized_by: r.get(9)?,
-                    change_counter: r.get(10)?,
-                    latest_note: r.get(11)?,
-                    billable_total: ocb_core::Decimal::ZERO,
-                    billable_count: 0,
-                    flagged_count: 0,
-                    flagged_total: ocb_core::Decimal::ZERO,
-                    statements: String::new(),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|mut p| {
-                p.statements =
-                    crate::periods::statements_state(&self.conn, &p.period, p.change_counter)?;
-                Ok(p)
-            })
-            .collect()
+        self.period_rows(None, None)
     }
 
     /// A period's billable total and count, queue count and total (one scan of the period;

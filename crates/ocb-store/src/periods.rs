@@ -201,8 +201,13 @@ impl Store {
         self.query_periods(None, Some(status.as_str()))
     }
 
-    fn query_periods(&self, one: Option<&str>, status: Option<&str>) -> Result<Vec<PeriodInfo>> {
-        let mut stmt = self.conn.prepare(
+    /// Periods with their status, counter and statements state; the figures are zero.
+    pub(crate) fn period_rows(
+        &self,
+        one: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<PeriodInfo>> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT period, status, created_at, created_by, closed_at, closed_by, reopened_at, reopen_reason,
                     finalized_at, finalized_by, change_counter,
                     (SELECT text FROM period_notes n WHERE n.period = p.period ORDER BY id DESC LIMIT 1)
@@ -234,13 +239,22 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|mut p| {
+                p.statements = statements_state(&self.conn, &p.period, p.change_counter)?;
+                Ok(p)
+            })
+            .collect()
+    }
+
+    fn query_periods(&self, one: Option<&str>, status: Option<&str>) -> Result<Vec<PeriodInfo>> {
+        self.period_rows(one, status)?
+            .into_iter()
+            .map(|mut p| {
                 (
                     p.billable_total,
                     p.billable_count,
                     p.flagged_count,
                     p.flagged_total,
                 ) = figures(&self.conn, &p.period)?;
-                p.statements = statements_state(&self.conn, &p.period, p.change_counter)?;
                 Ok(p)
             })
             .collect()
