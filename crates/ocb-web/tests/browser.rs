@@ -7,81 +7,12 @@
 #[path = "common/chrome.rs"]
 mod chrome;
 mod common;
-use chrome::{browser, have_browser, start_driver};
+use chrome::{browser, have_browser, start_driver, Run};
 use common::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-struct Run {
-    c: Client,
-    base: String,
-    shots: PathBuf,
-    n: usize,
-}
 
 impl Run {
-    async fn shot(&mut self, name: &str) {
-        self.n += 1;
-        let png = self.c.screenshot().await.expect("screenshot");
-        std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.n)), png)
-            .expect("write screenshot");
-    }
-
-    async fn visit(&mut self, path: &str, name: &str) {
-        self.c
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .expect("goto");
-        self.shot(name).await;
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.c
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
-    }
-
-    async fn click(&self, css: &str) {
-        self.c
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .expect("click");
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self
-            .c
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
-        e.clear().await.expect("clear");
-        e.send_keys(value).await.expect("type");
-    }
-
-    /// Waits until the page source contains `needle`.
-    async fn wait_for(&self, needle: &str) {
-        let start = Instant::now();
-        loop {
-            let src = self.c.source().await.expect("source");
-            if src.contains(needle) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "timed out waiting for {needle:?}\n{src}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     async fn rows(&self, css: &str) -> usize {
         self.c
             .find_all(Locator::Css(css))

@@ -12,92 +12,16 @@ mod chrome;
 mod common;
 #[path = "../../openchargeback/tests/common/smtp_sink.rs"]
 mod smtp_sink;
-use chrome::{browser, have_browser, start_driver};
+use chrome::{browser, have_browser, start_driver, Run};
 use common::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use ocb_core::Decimal;
 use smtp_sink::{Mode, Part, SmtpSink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Run {
-    c: Client,
-    base: String,
-    shots: PathBuf,
-    n: usize,
-}
-
 impl Run {
-    async fn shot(&mut self, name: &str) {
-        self.n += 1;
-        // A screenshot can race a navigation the page itself starts (e.g. a dialog closing on
-        // unload); chromium then reports "aborted by navigation", so take it again.
-        let mut tries = 0;
-        let png = loop {
-            match self.c.screenshot().await {
-                Ok(png) => break png,
-                Err(e) if tries < 3 => {
-                    tries += 1;
-                    eprintln!("screenshot {name} retried: {e}");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-                Err(e) => panic!("screenshot {name}: {e}"),
-            }
-        };
-        std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.n)), png)
-            .expect("write screenshot");
-    }
-
-    async fn visit(&mut self, path: &str, name: &str) {
-        self.c
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .expect("goto");
-        self.shot(name).await;
-        let src = self.c.source().await.expect("source");
-        assert!(!src.contains("Internal Server Error"), "{path}");
-    }
-
-    async fn text(&self, css: &str) -> String {
-        let e = self.c.find(Locator::Css(css)).await;
-        e.unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
-    }
-
-    async fn click(&self, css: &str) {
-        let e = self.c.find(Locator::Css(css)).await;
-        e.unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .expect("click");
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self.c.find(Locator::Css(css)).await;
-        let e = e.unwrap_or_else(|e| panic!("{css}: {e}"));
-        e.clear().await.expect("clear");
-        e.send_keys(value).await.expect("type");
-    }
-
-    /// Waits until the page source contains `needle` (60 s: statements render meanwhile).
-    async fn wait_for(&self, needle: &str) {
-        let start = Instant::now();
-        loop {
-            let src = self.c.source().await.expect("source");
-            if src.contains(needle) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "timed out waiting for {needle:?}\n{src}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Runs `script` in the page (promises are awaited) and returns its string result.
     async fn js(&self, script: &str) -> String {
         let v = self.c.execute(script, vec![]).await.expect("script");

@@ -1,9 +1,9 @@
 //! Chromium through chromedriver for the browser tests (shared by `browser.rs` and
 //! `browser_month.rs`): detection with the CI rule, driver process, webdriver session.
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,4 +88,86 @@ pub async fn browser(port: u16, profile: &Path) -> Client {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("webdriver session")
+}
+
+/// A webdriver session on the server under test: navigation with a numbered screenshot of every
+/// page, and the element helpers both browser tests use.
+pub struct Run {
+    pub c: Client,
+    pub base: String,
+    pub shots: PathBuf,
+    pub n: usize,
+}
+
+// Each test crate uses its own subset of the helpers.
+#[allow(dead_code)]
+impl Run {
+    pub async fn shot(&mut self, name: &str) {
+        self.n += 1;
+        // A screenshot can race a navigation the page itself starts (e.g. a dialog closing on
+        // unload); chromium then reports "aborted by navigation", so take it again.
+        let mut tries = 0;
+        let png = loop {
+            match self.c.screenshot().await {
+                Ok(png) => break png,
+                Err(e) if tries < 3 => {
+                    tries += 1;
+                    eprintln!("screenshot {name} retried: {e}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("screenshot {name}: {e}"),
+            }
+        };
+        std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.n)), png)
+            .expect("write screenshot");
+    }
+
+    pub async fn visit(&mut self, path: &str, name: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("goto");
+        self.shot(name).await;
+        let src = self.c.source().await.expect("source");
+        assert!(!src.contains("Internal Server Error"), "{path}");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.c.find(Locator::Css(css)).await;
+        e.unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.c.find(Locator::Css(css)).await;
+        e.unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let e = self.c.find(Locator::Css(css)).await;
+        let e = e.unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.clear().await.expect("clear");
+        e.send_keys(value).await.expect("type");
+    }
+
+    /// Waits until the page source contains `needle` (60 s: statements may render meanwhile).
+    pub async fn wait_for(&self, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let src = self.c.source().await.expect("source");
+            if src.contains(needle) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {needle:?}\n{src}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
