@@ -52,7 +52,12 @@ impl Default for TagMapping {
 }
 
 /// The attributed fields of one charge, from its tags.
+///
+/// Aligned to a cache line because ingest shares one between the rows with the same tags
+/// (`Arc`): the reader thread writes the reference counts for every row while the writer thread
+/// reads the fields, which must not share the counts' line (see `SharedText`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[repr(align(64))]
 pub struct Attribution {
     /// Lower-cased when valid; stored trimmed as written when invalid.
     pub pi_email: Option<String>,

@@ -12,9 +12,7 @@ use xxhash_rust::xxh3::xxh3_128;
 /// A 128-bit hash (identity or content).
 pub type Hash128 = [u8; 16];
 
-/// A text that repeats across the rows of a file (a date, a tag set): shared, so a row costs a
-/// reference count instead of an allocation and a copy (ingest builds a million rows a second).
-pub type SharedText = std::sync::Arc<str>;
+pub use crate::shared_text::SharedText;
 
 /// The stored FOCUS fields of one row. Dates are canonical RFC 3339 UTC strings.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -179,8 +177,8 @@ pub struct NewCharge {
     pub occurrence: u32,
     /// Content hash.
     pub content_hash: Hash128,
-    /// Attributed values from tags.
-    pub attribution: Attribution,
+    /// Attributed values from tags (shared: rows with the same tags share one attribution).
+    pub attribution: std::sync::Arc<Attribution>,
     /// Flag reasons computed at ingest (without `changed_after_review`, decided by the diff).
     pub reasons: Vec<FlagReason>,
 }

@@ -22,6 +22,65 @@ macro_rules! write_digits {
     }};
 }
 
+/// Powers of ten that fit a `u64` (10^0 ..= 10^19).
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// "00" "01" … "99": two digits per step instead of one.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Writes the digits of `n` right-aligned ending before `end`, at least `min` of them
+/// (zero-padded); returns the start index.
+fn write_padded(mut n: u64, min: usize, buf: &mut [u8; 32], end: usize) -> usize {
+    let mut i = end;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else if n > 0 || i == end {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    // The buffer starts as '0's: padding is moving the start.
+    i.min(end - min)
+}
+
+/// [`write_digits!`] for a 64-bit mantissa and a scale below 20: one division splits the
+/// integer and fraction parts, each written two digits at a time.
+fn write_u64(m: u64, scale: usize, buf: &mut [u8; 32]) -> usize {
+    let end = buf.len();
+    if scale == 0 {
+        return write_padded(m, 1, buf, end);
+    }
+    let (int, frac) = (m / POW10[scale], m % POW10[scale]);
+    let point = write_padded(frac, scale, buf, end) - 1;
+    debug_assert_eq!(point, end - scale - 1);
+    buf[point] = b'.';
+    write_padded(int, 1, buf, point)
+}
+
 /// The text of a decimal exactly as `Decimal`'s `Display` writes it (scale kept, `-` for
 /// negatives), in a stack buffer.
 /// 32 bytes hold the longest text: 29 digits, a point, a leading `0` and a sign.
@@ -40,6 +99,7 @@ impl DecimalText {
         // Nearly every amount fits 64 bits, where division by 10 is a multiply; u128 division
         // is a library call per digit.
         let mut i = match u64::try_from(m) {
+            Ok(m) if scale < POW10.len() => write_u64(m, scale, &mut buf),
             Ok(m) => write_digits!(m, scale, buf),
             Err(_) => write_digits!(m, scale, buf),
         };

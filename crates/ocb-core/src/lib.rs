@@ -26,6 +26,7 @@ pub mod period;
 pub mod reevaluate;
 pub mod reimport;
 pub mod review_settings;
+pub mod shared_text;
 pub mod source;
 pub mod spreadsheet;
 pub mod statement;

@@ -101,6 +101,11 @@ impl TagCache {
 #[derive(Default)]
 struct DateCache {
     seen: ocb_core::fast_map::FastMap<Box<str>, (Option<FocusDate>, SharedText)>,
+    /// The last text parsed and its result: a column often repeats its previous row's value
+    /// (billing period bounds always do), and comparing ten bytes is cheaper than hashing them.
+    last: Option<Option<DateValue>>,
+    /// The text of `last` (a reused buffer: no allocation per row).
+    last_text: String,
 }
 
 /// Distinct texts kept per column before the cache starts over (bounded memory on files whose
@@ -108,6 +113,7 @@ struct DateCache {
 const DATE_CACHE_ENTRIES: usize = 4096;
 
 /// Parsed date cell: canonical text and instant.
+#[derive(Clone)]
 struct DateValue {
     canonical: SharedText,
     date: FocusDate,
@@ -425,6 +431,20 @@ impl RowBuilder {
 impl DateCache {
     /// Parses through the cache.
     fn parse(&mut self, text: &str) -> Option<DateValue> {
+        if let Some(result) = &self.last {
+            if self.last_text == text {
+                return result.clone();
+            }
+        }
+        let result = self.lookup(text);
+        self.last_text.clear();
+        self.last_text.push_str(text);
+        self.last = Some(result.clone());
+        result
+    }
+
+    /// Parses through the per-column map.
+    fn lookup(&mut self, text: &str) -> Option<DateValue> {
         let value = |(parsed, canonical): &(Option<FocusDate>, SharedText)| {
             parsed.map(|date| DateValue {
                 canonical: canonical.clone(),
@@ -808,5 +828,24 @@ mod tests {
         .expect("header");
         let keys: Vec<String> = extra_keys(&columns).into_iter().map(|k| k.1).collect();
         assert_eq!(keys, vec!["\"x\":", "\"x (2)\":"]);
+    }
+
+    #[test]
+    fn date_cache_answers_repeats_alternations_and_errors_like_a_first_parse() {
+        let mut cache = DateCache::default();
+        let texts = [
+            "2025-01-01",
+            "2025-01-01",
+            "2025-01-02T03:04:05+01:00",
+            "2025-01-01",
+            "2025-13-01",
+            "2025-13-01",
+            "2025-01-02T03:04:05+01:00",
+        ];
+        for text in texts {
+            let cached = cache.parse(text).map(|v| (v.canonical.to_string(), v.date));
+            let fresh = parse_focus_date(text, true).map(|d| (d.canonical(), d));
+            assert_eq!(cached, fresh, "{text}");
+        }
     }
 }

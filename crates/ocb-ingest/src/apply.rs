@@ -4,7 +4,7 @@ use crate::artefacts::Artefacts;
 use crate::prepare::Preparer;
 use crate::report::{FailureInfo, ImportReport};
 use crate::{file_name, Database, IngestError, IngestRequest, IngestSettings, Progress};
-use ocb_core::charge::{Hash128, ReviewState};
+use ocb_core::charge::{Hash128, NewCharge, ReviewState};
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::reimport::{decide, Decision, Matched};
 use ocb_core::source::{check_source_name, ImportMode};
@@ -15,7 +15,7 @@ use ocb_store::{
     PreparedCharge, Store, StoredDiagnostic, Written,
 };
 use std::collections::BTreeMap;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, TrySendError};
 use std::time::Instant;
 
 /// Stored lists are capped; counts stay exact (SPEC §5.12).
@@ -25,8 +25,32 @@ const BATCH: usize = 1024;
 // Boxed: a charge is about a kilobyte, and moving it by value from the channel down to the
 // insert buffer cost more (four copies on each thread) than the allocation.
 enum Item {
-    Row(Box<PreparedCharge>, Vec<Diagnostic>),
+    /// A charge, its warnings, and whether its content hash is computed yet.
+    Row(Box<PreparedCharge>, Vec<Diagnostic>, bool),
     Rejected(RejectedRecord),
+}
+
+/// The charges of a batch.
+fn charges(batch: &mut [Item]) -> impl Iterator<Item = &mut NewCharge> {
+    batch.iter_mut().filter_map(|item| match item {
+        Item::Row(c, _, _) => Some(&mut c.charge),
+        Item::Rejected(_) => None,
+    })
+}
+
+/// Computes the content hashes of a batch on the reader thread.
+///
+/// Whichever thread has time computes a charge's content hash: the reader when its last batch
+/// found the queue full (the writer is behind: an import into an empty period), otherwise the
+/// consumer (a re-import or dry run, where the consumer only compares and the reader is the
+/// bottleneck).
+fn hash_contents(batch: &mut [Item]) {
+    for item in batch {
+        if let Item::Row(c, _, hashed) = item {
+            c.charge.content_hash = c.charge.fields.content_hash();
+            *hashed = true;
+        }
+    }
 }
 
 // One Target lives per import, so the size difference between variants does not matter.
@@ -205,9 +229,12 @@ impl Run {
         target: &mut Target<'_>,
         mut prepared: Box<PreparedCharge>,
         warnings: Vec<Diagnostic>,
+        hashed: bool,
     ) -> Result<(), IngestError> {
         let c = &mut prepared.charge;
-        c.content_hash = c.fields.content_hash();
+        if !hashed {
+            c.content_hash = c.fields.content_hash();
+        }
         for w in &warnings {
             push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
         }
@@ -518,11 +545,12 @@ fn stream(
                 let mut reader = reader;
                 let mut prep = Preparer::new(settings, expected, input_bytes);
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut writer_behind = false;
                 while let Some(r) = reader.next_row() {
                     batch.push(match r {
                         RowResult::Row(row) => {
                             let (c, w) = prep.prepare(row);
-                            Item::Row(Box::new(PreparedCharge::new(c)), w)
+                            Item::Row(c, w, false)
                         }
                         RowResult::Rejected(rr) => Item::Rejected(rr),
                     });
@@ -530,16 +558,25 @@ fn stream(
                         while let Ok(written) = recycle_rx.try_recv() {
                             drop(written);
                         }
-                    }
-                    if batch.len() == BATCH
-                        && tx
-                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                            .is_err()
-                    {
-                        return reader.finish();
+                        prep.number(charges(&mut batch));
+                        if writer_behind {
+                            hash_contents(&mut batch);
+                        }
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        writer_behind = match tx.try_send(full) {
+                            Ok(()) => false,
+                            Err(TrySendError::Full(full)) => {
+                                if tx.send(full).is_err() {
+                                    return reader.finish();
+                                }
+                                true
+                            }
+                            Err(TrySendError::Disconnected(_)) => return reader.finish(),
+                        };
                     }
                 }
                 if !batch.is_empty() {
+                    prep.number(charges(&mut batch));
                     let _ = tx.send(batch);
                 }
                 reader.finish()
@@ -549,7 +586,7 @@ fn stream(
         for batch in rx.iter() {
             let n = batch.len() as u64;
             let step = batch.into_iter().try_for_each(|item| match item {
-                Item::Row(c, w) => run.row(&mut target, c, w),
+                Item::Row(c, w, hashed) => run.row(&mut target, c, w, hashed),
                 Item::Rejected(r) => run.rejected(&mut target, &r, artefacts),
             });
             if let Target::Write(w) = &mut target {
@@ -675,4 +712,42 @@ fn file_error(
             Some(s.record_failed_import(&req.actor, header, &record_of(&report), &failure)?);
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocb_core::charge::ChargeFields;
+
+    #[test]
+    fn reader_side_hashes_equal_the_consumers_and_are_marked() {
+        let fields = ChargeFields {
+            billing_period_start: "2025-01-01T00:00:00Z".into(),
+            billed_cost: "12.30".parse().expect("decimal"),
+            ..Default::default()
+        };
+        let charge = NewCharge {
+            line: 2,
+            period: "2025-01".parse().expect("period"),
+            key_hash: fields.identity_hash(),
+            content_hash: Hash128::default(),
+            fields,
+            occurrence: 1,
+            attribution: Default::default(),
+            reasons: Vec::new(),
+        };
+        let expected = charge.fields.content_hash();
+        let mut batch = vec![Item::Row(
+            Box::new(PreparedCharge::new(charge)),
+            Vec::new(),
+            false,
+        )];
+        hash_contents(&mut batch);
+        let Item::Row(c, _, hashed) = &batch[0] else {
+            panic!("a row")
+        };
+        assert!(*hashed);
+        assert_eq!(c.charge.content_hash, expected);
+        assert_ne!(expected, Hash128::default());
+    }
 }

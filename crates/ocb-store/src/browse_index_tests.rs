@@ -59,7 +59,7 @@ fn charge(source: &str, i: u64) -> (PreparedCharge, ReviewState) {
         occurrence: 1,
         content_hash: fields.content_hash(),
         fields,
-        attribution: Attribution {
+        attribution: std::sync::Arc::new(Attribution {
             pi_email: pi,
             project_id: (!i.is_multiple_of(11)).then(|| format!("Proj-{}", i % 17)),
             fund_org: (!i.is_multiple_of(6)).then(|| format!("Fund-{}", i % 5)),
@@ -67,7 +67,7 @@ fn charge(source: &str, i: u64) -> (PreparedCharge, ReviewState) {
             reference_1: (i.is_multiple_of(2)).then(|| "ref-one".into()),
             pi_name: Some(format!("Name {}", i % 4)),
             ..Default::default()
-        },
+        }),
         reasons,
     };
     (PreparedCharge::new(c), state)

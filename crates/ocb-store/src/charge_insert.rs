@@ -94,42 +94,46 @@ pub(crate) const CONTENT: &[&str] = OPTIONAL.split_at(OPTIONAL.len() - 1).0;
 /// Bit `i` set = optional column `i` is non-null.
 type Shape = u32;
 
-/// A new charge with the texts its insert binds (amounts, tag dates). The texts are made on the
-/// writer thread when the charge is queued: since session 4 the reader thread is the busier of
-/// the two (the writer waits for rows about a third of the time), so work moved off the reader
-/// shortens the import.
+/// A new charge on its way to the writer. Boxed: the reader thread builds it straight into its
+/// box and the box is all that moves between threads.
 pub struct PreparedCharge {
     /// The charge.
     pub charge: NewCharge,
+}
+
+impl PreparedCharge {
+    /// Wraps `charge`.
+    #[inline]
+    pub fn new(charge: NewCharge) -> Self {
+        Self { charge }
+    }
+}
+
+/// The texts a charge's insert binds that are not stored on the charge (amounts, tag dates).
+/// Made on the writer thread when the charge is queued: the reader thread is the busier of the
+/// two, and keeping them out of [`PreparedCharge`] keeps the box the reader fills small (its
+/// memory moves between the two cores' caches, a cost that grows with its size).
+struct BindTexts {
     costs: [Option<DecimalText>; 4],
     end_date: Option<String>,
     reconciliation_end: Option<String>,
 }
 
-impl PreparedCharge {
-    /// Wraps `charge`; its bind texts are made when it is queued for insert.
-    pub fn new(charge: NewCharge) -> Self {
+impl BindTexts {
+    fn of(charge: &NewCharge) -> Self {
+        let f = &charge.fields;
+        let a = &charge.attribution;
         Self {
-            costs: [None; 4],
-            end_date: None,
-            reconciliation_end: None,
-            charge,
+            costs: [
+                f.list_cost,
+                f.contracted_cost,
+                Some(f.billed_cost),
+                f.effective_cost,
+            ]
+            .map(|d| d.map(DecimalText::new)),
+            end_date: a.end_date.map(|d| d.to_string()),
+            reconciliation_end: a.reconciliation_end.map(|d| d.to_string()),
         }
-    }
-
-    /// Formats the bind texts.
-    fn format_texts(&mut self) {
-        let f = &self.charge.fields;
-        let a = &self.charge.attribution;
-        self.costs = [
-            f.list_cost,
-            f.contracted_cost,
-            Some(f.billed_cost),
-            f.effective_cost,
-        ]
-        .map(|d| d.map(DecimalText::new));
-        self.end_date = a.end_date.map(|d| d.to_string());
-        self.reconciliation_end = a.reconciliation_end.map(|d| d.to_string());
     }
 }
 
@@ -140,12 +144,13 @@ pub struct Written(#[allow(dead_code)] Vec<Vec<Queued>>);
 /// The optional columns' values of a charge, in [`OPTIONAL`] order, as UTF-8 bytes (bound as
 /// text without a second UTF-8 check: the amounts' ASCII digits were checked once per bind);
 /// `reasons` is computed at insert time because the re-import decision may add reasons.
-fn values<'a>(p: &'a PreparedCharge, reasons: &'a Option<String>) -> [Option<&'a [u8]>; 30] {
-    let f = &p.charge.fields;
-    let a = &p.charge.attribution;
+fn values<'a>(q: &'a Queued) -> [Option<&'a [u8]>; 30] {
+    let f = &q.prepared.charge.fields;
+    let a = &q.prepared.charge.attribution;
+    let t = &q.texts;
     let s = |v: &'a Option<String>| v.as_deref().map(str::as_bytes);
     let shared = |v: &'a Option<SharedText>| v.as_deref().map(str::as_bytes);
-    let cost = |i: usize| p.costs[i].as_ref().map(DecimalText::as_bytes);
+    let cost = |i: usize| t.costs[i].as_ref().map(DecimalText::as_bytes);
     [
         Some(f.billing_period_start.as_bytes()),
         shared(&f.billing_period_end),
@@ -174,15 +179,15 @@ fn values<'a>(p: &'a PreparedCharge, reasons: &'a Option<String>) -> [Option<&'a
         s(&a.reference_1),
         s(&a.reference_2),
         s(&a.pi_name),
-        s(&p.end_date),
-        s(&p.reconciliation_end),
-        s(reasons),
+        s(&t.end_date),
+        s(&t.reconciliation_end),
+        s(&q.reasons),
     ]
 }
 
 /// The shape of a charge: which of its [`OPTIONAL`] values are non-null.
-fn shape_of(p: &PreparedCharge, reasons: &Option<String>) -> Shape {
-    values(p, reasons)
+fn shape_of(q: &Queued) -> Shape {
+    values(q)
         .iter()
         .enumerate()
         .fold(0, |m, (i, x)| if x.is_some() { m | 1 << i } else { m })
@@ -278,6 +283,7 @@ fn insert_sql(g: Group, ids: (i64, i64), rows: usize, billing: Option<&BillingDa
 /// A charge waiting for its batch.
 struct Queued {
     prepared: Box<PreparedCharge>,
+    texts: BindTexts,
     reasons: Option<String>,
     /// The row of its tag set in `tag_sets`, when it has tags.
     tag_set: Option<i64>,
@@ -357,25 +363,24 @@ impl<'c> Inserter<'c> {
     pub(crate) fn push(
         &mut self,
         ids: (i64, i64),
-        mut prepared: Box<PreparedCharge>,
+        prepared: Box<PreparedCharge>,
         state: ReviewState,
     ) -> Result<()> {
-        prepared.format_texts();
-        let reasons = reasons_json(&prepared.charge.reasons);
-        let group = Group {
-            shape: shape_of(&prepared, &reasons),
-            period: prepared.charge.period,
-            state,
-            billing: self.billing_index(&prepared.charge.fields),
-        };
         let tag_set = match &prepared.charge.fields.tags_json {
             Some(tags) => Some(self.tag_set_id(tags)?),
             None => None,
         };
         let queued = Queued {
+            texts: BindTexts::of(&prepared.charge),
+            reasons: reasons_json(&prepared.charge.reasons),
             prepared,
-            reasons,
             tag_set,
+        };
+        let group = Group {
+            shape: shape_of(&queued),
+            period: queued.prepared.charge.period,
+            state,
+            billing: self.billing_index(&queued.prepared.charge.fields),
         };
         let i = match self.buffers.iter().position(|(g, _)| *g == group) {
             Some(i) => i,
@@ -434,7 +439,7 @@ impl<'c> Inserter<'c> {
             stmt.raw_bind_parameter(n + 4, c.line as i64)?;
             n += 4;
             // A row's shape equals its group's: every non-null value has its column.
-            for (i, value) in values(&q.prepared, &q.reasons).iter().enumerate() {
+            for (i, value) in values(q).iter().enumerate() {
                 if i == TAGS && group.shape & (1 << i) != 0 {
                     n += 1;
                     stmt.raw_bind_parameter(n, q.tag_set)?;

@@ -148,11 +148,11 @@ mod tests {
                 occurrence: 1,
                 content_hash: fields.content_hash(),
                 fields,
-                attribution: Attribution {
+                attribution: std::sync::Arc::new(Attribution {
                     pi_email: Some((*pi).into()),
                     project_id: Some(format!("proj-{pi}")),
                     ..Default::default()
-                },
+                }),
                 reasons: vec![],
             };
             w.insert(PreparedCharge::new(c), *state).expect("insert");

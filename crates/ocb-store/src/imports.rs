@@ -10,6 +10,7 @@ use crate::charge_insert::{
     reasons_json, Inserter, PreparedCharge, Written, CONTENT as CONTENT_OPTIONAL,
 };
 use crate::decimal::dec;
+use crate::writeback::Writeback;
 use crate::{map_busy, periods, sources, Actor, Result, Store, StoreError};
 use ocb_core::charge::{Hash128, NewCharge, ReviewState};
 use ocb_core::flags::FlagReason;
@@ -269,6 +270,7 @@ impl Store {
             last_period: None,
             inserter: Inserter::new(&self.conn),
             _fk_guard: fk_guard,
+            _writeback: Writeback::start(&self.path),
         })
     }
 
@@ -519,6 +521,8 @@ pub struct ImportWriter<'a> {
     // Declared after `tx`: fields drop in order, so checks come back on once the transaction
     // has committed or rolled back.
     _fk_guard: ForeignKeysOff<'a>,
+    // Also after `tx`: it keeps writing back through the checkpoint that follows the commit.
+    _writeback: Option<Writeback>,
 }
 
 /// Foreign-key enforcement off for one import transaction (see [`Store::begin_import`]).

@@ -45,6 +45,7 @@ mod statements;
 mod user_admin;
 mod users;
 mod web_logs;
+mod writeback;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken, TokenUser};
 pub use audit::{AuditEvent, StoredAuditEvent};

@@ -23,12 +23,12 @@ fn charge(i: u32, period: &str, service: &str, reasons: Vec<FlagReason>) -> NewC
         occurrence: 1,
         content_hash: fields.content_hash(),
         fields,
-        attribution: Attribution {
+        attribution: std::sync::Arc::new(Attribution {
             pi_email: Some("a@x.edu".into()),
             project_id: Some("p".into()),
             fund_org: Some("f".into()),
             ..Default::default()
-        },
+        }),
         reasons,
     }
 }

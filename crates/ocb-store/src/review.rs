@@ -375,7 +375,7 @@ mod tests {
             occurrence: 1,
             content_hash: fields.content_hash(),
             fields,
-            attribution,
+            attribution: attribution.into(),
             reasons: vec![FlagReason::MissingProjectId],
         }
     }
