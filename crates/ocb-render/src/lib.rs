@@ -46,6 +46,7 @@
 //! | `charges[]` | `{charge_id, date, charge_period_start, charge_period_end, resource_id, resource_name, resource_label, service, fund_org, source, list, discount, amount, list_is_fallback}` |
 //! | `lifecycle` | null or `{level, end_date, reconciliation_end, days_remaining, message}` |
 //! | `footnotes` | list of string |
+//! | `charge_table` | added by the renderer (not stored): the default template's charge details worked out in Rust, see [`CHARGE_TABLE`] |
 //!
 //! # Example
 //!
@@ -57,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod charge_table;
 mod error;
 mod fonts;
 mod world;
@@ -74,6 +76,10 @@ pub use world::DATA_PATH;
 /// The embedded default statement template (SPEC 8.8).
 pub const DEFAULT_STATEMENT_TEMPLATE: &str = include_str!("statement.typ");
 
+/// The field the renderer adds to `/data.json` for the default template's charge details
+/// (`docs/statement-template.md`).
+pub const CHARGE_TABLE: &str = "charge_table";
+
 /// File name of the statement template in a templates directory.
 pub const TEMPLATE_FILE_NAME: &str = "statement.typ";
 
@@ -89,6 +95,9 @@ const EVICT_MAX_AGE: usize = 1;
 /// Renders statements to PDF. Build once per generation run, share between threads.
 pub struct Renderer {
     shared: world::Shared,
+    /// Advance widths for the default template's charge table (see [`charge_table`]); none when
+    /// the embedded font could not be read, and the template then measures the table itself.
+    advances: Option<charge_table::Advances>,
     renders: AtomicUsize,
 }
 
@@ -116,8 +125,10 @@ impl Renderer {
         };
         let fonts = fonts::load(templates_dir.map(|d| d.join("fonts")).as_deref())?;
         let root = templates_dir.map(Path::to_path_buf);
+        let advances = charge_table::Advances::from_fonts(&fonts);
         Ok(Renderer {
             shared: world::Shared::new(text, origin, root, fonts),
+            advances,
             renders: AtomicUsize::new(0),
         })
     }
@@ -125,7 +136,7 @@ impl Renderer {
     /// Renders one statement. `data` is the template data object of SPEC 8.10 (schema_version 1),
     /// exposed to the template as the virtual file `/data.json` (`#let data = json("/data.json")`).
     pub fn render_pdf(&self, data: &serde_json::Value) -> Result<Vec<u8>> {
-        let world = self.shared.world(Bytes::new(serde_json::to_vec(data)?));
+        let world = self.shared.world(Bytes::new(self.data_json(data)?));
         let document = typst::compile::<PagedDocument>(&world)
             .output
             .map_err(|errors| {
@@ -145,6 +156,29 @@ impl Renderer {
             typst::comemo::evict(EVICT_MAX_AGE);
         }
         Ok(pdf)
+    }
+
+    /// `/data.json`: the data object as given, plus the `charge_table` field worked out for the
+    /// default template (unless `data` already has that field, or is not understood).
+    fn data_json(&self, data: &serde_json::Value) -> Result<Vec<u8>> {
+        let mut json = serde_json::to_vec(data)?;
+        let table = match (data.as_object(), &self.advances) {
+            (Some(object), Some(advances)) if !object.contains_key(CHARGE_TABLE) => {
+                charge_table::build(data, advances)
+            }
+            _ => None,
+        };
+        if let Some(table) = table {
+            // `json` is an object, so it ends with `}`: insert the field before it.
+            json.pop();
+            if json.len() > 1 {
+                json.push(b',');
+            }
+            json.extend_from_slice(b"\"charge_table\":");
+            serde_json::to_writer(&mut json, &table)?;
+            json.push(b'}');
+        }
+        Ok(json)
     }
 
     /// Where the template came from (`embedded statement.typ` or its path), for messages.

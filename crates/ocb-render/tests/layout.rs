@@ -113,6 +113,34 @@ fn short_values_stay_on_one_line() {
     assert_eq!(words_of(&words, "genomics-sequencing").len(), 1);
 }
 
+/// Who works out the charge-details table: the renderer (`charge_table`, added to the data) or
+/// the template itself (`charge_table` null, as for data without the field).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Path {
+    Renderer,
+    Template,
+}
+
+fn with_path(mut data: serde_json::Value, path: Path) -> serde_json::Value {
+    if path == Path::Template {
+        data[ocb_render::CHARGE_TABLE] = serde_json::Value::Null;
+    }
+    data
+}
+
+/// Both papers, with and without the fund/org column, both ways of working out the table.
+fn cases() -> Vec<(&'static str, usize, Path)> {
+    let mut cases = Vec::new();
+    for paper in ["us-letter", "a4"] {
+        for fund_groups in [1, 2] {
+            for path in [Path::Renderer, Path::Template] {
+                cases.push((paper, fund_groups, path));
+            }
+        }
+    }
+    cases
+}
+
 /// Charge rows whose values are known to fit on one line get a fixed height (see the charge
 /// details of statement.typ); the estimate must never let a value spill out of its row. Values of
 /// the widest glyphs at and just past the resource column's width, non-ASCII text and long service
@@ -131,15 +159,15 @@ fn charge_rows_never_overlap_whatever_their_values() {
     labels.push("Ørsted-Überwachung-Åbo-ΩΣΔ-Ørsted".into());
     labels.push("i-0123456789abcdef0".into());
     let renderer = Renderer::new(None).unwrap();
-    for paper in ["us-letter", "a4"] {
-        for fund_groups in [1, 2] {
+    for (paper, fund_groups, path) in cases() {
+        {
             let spec = Spec {
                 charges: labels.len(),
                 fund_groups,
                 paper,
                 ..Spec::default()
             };
-            let mut data = statement(&spec);
+            let mut data = with_path(statement(&spec), path);
             let charges = data["charges"].as_array_mut().unwrap();
             for (i, charge) in charges.iter_mut().enumerate() {
                 charge["resource_label"] = serde_json::json!(labels[i]);
@@ -157,17 +185,20 @@ fn charge_rows_never_overlap_whatever_their_values() {
                 .map(|w| w.text.matches('W').count())
                 .sum();
             let w_in_labels: usize = labels.iter().map(|l| l.matches('W').count()).sum();
-            assert_eq!(w_on_pages, w_in_labels, "{paper}, {fund_groups} groups");
+            assert_eq!(
+                w_on_pages, w_in_labels,
+                "{paper}, {fund_groups} groups, {path:?}"
+            );
             for (page_width, words) in &pages {
                 for (i, a) in words.iter().enumerate() {
                     assert!(
                         a.x_max <= *page_width - 36.0,
-                        "{paper}, {fund_groups} groups: {a:?} runs past the margin"
+                        "{paper}, {fund_groups} groups, {path:?}: {a:?} runs past the margin"
                     );
                     for b in &words[i + 1..] {
                         assert!(
                             !a.overlaps_by(b, 0.5),
-                            "{paper}, {fund_groups} groups: {a:?} overlaps {b:?}"
+                            "{paper}, {fund_groups} groups, {path:?}: {a:?} overlaps {b:?}"
                         );
                     }
                 }
@@ -186,14 +217,19 @@ fn charge_values_line_up_under_their_column_headers() {
         return;
     }
     let renderer = Renderer::new(None).unwrap();
-    for (paper, fund_groups) in [("us-letter", 2), ("a4", 1)] {
+    let cases = cases().into_iter().filter(|&(paper, groups, _)| {
+        (paper, groups) == ("us-letter", 2) || (paper, groups) == ("a4", 1)
+    });
+    for (paper, fund_groups, path) in cases {
         let spec = Spec {
             charges: 90,
             fund_groups,
             paper,
             ..Spec::default()
         };
-        let pdf = renderer.render_pdf(&statement(&spec)).unwrap();
+        let pdf = renderer
+            .render_pdf(&with_path(statement(&spec), path))
+            .unwrap();
         let mut rows_checked = 0;
         for (_, words) in all_page_words(&pdf) {
             let resource = words.iter().position(|w| w.text == "Resource").unwrap();
@@ -242,6 +278,50 @@ fn charge_values_line_up_under_their_column_headers() {
                 rows_checked += 1;
             }
         }
-        assert_eq!(rows_checked, 90, "{paper}: every charge row was checked");
+        assert_eq!(
+            rows_checked, 90,
+            "{paper}, {path:?}: every charge row was checked"
+        );
+    }
+}
+
+/// The renderer's `charge_table` and the template's own computation lay the table out the same
+/// way: same words, same places (the renderer reads the advance widths from the font, the
+/// template from a table rounded to 4 decimals, so positions may differ by a hundredth of a point).
+#[test]
+fn renderer_and_template_lay_the_charge_details_out_alike() {
+    if !have_poppler() {
+        return;
+    }
+    let renderer = Renderer::new(None).unwrap();
+    for (paper, fund_groups, _) in cases().into_iter().filter(|c| c.2 == Path::Renderer) {
+        let spec = Spec {
+            charges: 70,
+            fund_groups,
+            paper,
+            ..Spec::default()
+        };
+        let mut data = statement(&spec);
+        let charges = data["charges"].as_array_mut().unwrap();
+        for (i, charge) in charges.iter_mut().enumerate() {
+            if i % 5 == 0 {
+                charge["resource_label"] = serde_json::json!("Ørsted-Überwachung-Åbo");
+            }
+            if i % 7 == 0 {
+                charge["service"] = serde_json::json!("Azure Virtual Machines Premium SSD v2");
+            }
+        }
+        let pages =
+            |path| all_page_words(&renderer.render_pdf(&with_path(data.clone(), path)).unwrap());
+        let (ours, theirs) = (pages(Path::Renderer), pages(Path::Template));
+        assert_eq!(ours.len(), theirs.len(), "{paper}, {fund_groups}: pages");
+        for ((_, a), (_, b)) in ours.iter().zip(&theirs) {
+            let texts = |w: &[Word]| w.iter().map(|w| w.text.clone()).collect::<Vec<_>>();
+            assert_eq!(texts(a), texts(b), "{paper}, {fund_groups}");
+            for (x, y) in a.iter().zip(b) {
+                let off = (x.x_min - y.x_min).abs().max((x.y_min - y.y_min).abs());
+                assert!(off < 0.05, "{paper}, {fund_groups}: {x:?} vs {y:?}");
+            }
+        }
     }
 }
