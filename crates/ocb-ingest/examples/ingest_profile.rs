@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None
     } else {
         let mut store = Store::open(&PathBuf::from(db), OpenMode::Create, 5000)?;
+        store.allow_solo_imports(); // as the CLI does
         store.open_period(&actor, period, None)?;
         Some(store)
     };

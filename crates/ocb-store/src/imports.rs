@@ -6,6 +6,7 @@
 //! stays flat; the write lock is held for the length of the import.
 
 use crate::audit::{self, AuditEvent};
+use crate::bulk_journal::BulkJournal;
 use crate::charge_insert::{
     reasons_json, Inserter, PreparedCharge, Written, CONTENT as CONTENT_OPTIONAL,
 };
@@ -244,6 +245,8 @@ impl Store {
         // The pragma only takes effect outside a transaction, hence before BEGIN; the guard
         // turns checks back on after the transaction ends, however it ends.
         let fk_guard = ForeignKeysOff::new(&self.conn)?;
+        let solo = self.solo_imports && self.path.as_os_str() != ":memory:";
+        let journal = BulkJournal::enter(&self.conn, solo, self.busy_timeout);
         let tx = Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(map_busy)?;
         let source_id = match sources::find_id(&tx, &header.source)? {
@@ -270,6 +273,7 @@ impl Store {
             last_period: None,
             inserter: Inserter::new(&self.conn),
             _fk_guard: fk_guard,
+            _journal: journal,
             _writeback: Writeback::start(&self.path),
         })
     }
@@ -521,7 +525,9 @@ pub struct ImportWriter<'a> {
     // Declared after `tx`: fields drop in order, so checks come back on once the transaction
     // has committed or rolled back.
     _fk_guard: ForeignKeysOff<'a>,
-    // Also after `tx`: it keeps writing back through the checkpoint that follows the commit.
+    // After `tx`: WAL mode comes back once the transaction has ended.
+    _journal: BulkJournal<'a>,
+    // Also after `tx`: it keeps writing back through the commit (and a WAL checkpoint).
     _writeback: Option<Writeback>,
 }
 

@@ -26,6 +26,7 @@ mod browse_index_query;
 #[cfg(test)]
 mod browse_index_tests;
 mod browse_logs;
+mod bulk_journal;
 mod charge_insert;
 mod charges;
 mod charts;
@@ -182,6 +183,9 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     clock: fn() -> DateTime<Utc>,
+    busy_timeout: std::time::Duration,
+    /// See [`Store::allow_solo_imports`].
+    solo_imports: bool,
 }
 
 impl Store {
@@ -222,12 +226,21 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             clock: Utc::now,
+            busy_timeout: std::time::Duration::from_millis(busy_timeout_ms),
+            solo_imports: false,
         };
         match mode {
             OpenMode::Create => migrate::migrate(&mut store.conn)?,
             OpenMode::ReadOnly => migrate::check_readable(&store.conn)?,
         }
         Ok(store)
+    }
+
+    /// Lets imports through this store use a rollback journal when they find the database open
+    /// nowhere else (see `bulk_journal.rs`): for a process that runs one command, like the CLI.
+    /// A long-running server must not: its own requests would then wait for the import.
+    pub fn allow_solo_imports(&mut self) {
+        self.solo_imports = true;
     }
 
     /// An in-memory database (tests, dry runs against a database that does not exist yet).
@@ -240,6 +253,8 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             clock: Utc::now,
+            busy_timeout: std::time::Duration::ZERO,
+            solo_imports: false,
         })
     }
 
