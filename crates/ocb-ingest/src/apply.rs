@@ -22,7 +22,7 @@ use std::time::Instant;
 const MAX_STORED_DIAGNOSTICS: usize = 10_000;
 const BATCH: usize = 1024;
 
-// Boxed: a charge is about a kilobyte, and moving it by value from the channel down to the
+// Boxed: a charge is about half a kilobyte, and moving it by value from the channel down to the
 // insert buffer cost more (four copies on each thread) than the allocation.
 enum Item {
     /// A charge, its warnings, and whether its content hash is computed yet.

@@ -112,9 +112,8 @@ impl PreparedCharge {
 }
 
 /// The texts a charge's insert binds that are not stored on the charge (amounts, tag dates).
-/// Made on the writer thread when the charge is queued: the reader thread is the busier of the
-/// two, and keeping them out of [`PreparedCharge`] keeps the box the reader fills small (its
-/// memory moves between the two cores' caches, a cost that grows with its size).
+/// Made on the writer thread when the charge is queued and kept out of [`PreparedCharge`]: the
+/// box the reader fills moves between the two cores' caches, a cost that grows with its size.
 struct BindTexts {
     costs: [Option<DecimalText>; 4],
     end_date: Option<String>,
