@@ -5,12 +5,11 @@
 use crate::browse::{BrowseFilter, SortKey, StatusFilter};
 use crate::charges::ChargeFilter;
 use crate::testutil::store;
-use crate::{Actor, ImportHeader, ImportRecord, Override, PreparedCharge, ReviewAction};
+use crate::{Actor, ImportRecord, Override, PreparedCharge, ReviewAction};
 use crate::{ReviewRequest, ReviewScope, Store};
 use ocb_core::attribution::Attribution;
-use ocb_core::charge::{ChargeFields, NewCharge, ReviewState};
+use ocb_core::charge::{ChargeFields, ReviewState};
 use ocb_core::flags::FlagReason;
-use ocb_core::source::ImportMode;
 use ocb_core::Decimal;
 
 const PERIOD: &str = "2025-01";
@@ -52,14 +51,11 @@ fn charge(source: &str, i: u64) -> (PreparedCharge, ReviewState) {
         (true, 1) => ReviewState::Approved,
         _ => ReviewState::None,
     };
-    let c = NewCharge {
-        line: i + 1,
-        period: PERIOD.parse().expect("period"),
-        key_hash: fields.identity_hash(),
-        occurrence: 1,
-        content_hash: fields.content_hash(),
+    let c = crate::testutil::charge(
+        i + 1,
+        PERIOD,
         fields,
-        attribution: std::sync::Arc::new(Attribution {
+        Attribution {
             pi_email: pi,
             project_id: (!i.is_multiple_of(11)).then(|| format!("Proj-{}", i % 17)),
             fund_org: (!i.is_multiple_of(6)).then(|| format!("Fund-{}", i % 5)),
@@ -67,23 +63,14 @@ fn charge(source: &str, i: u64) -> (PreparedCharge, ReviewState) {
             reference_1: (i.is_multiple_of(2)).then(|| "ref-one".into()),
             pi_name: Some(format!("Name {}", i % 4)),
             ..Default::default()
-        }),
+        },
         reasons,
-    };
+    );
     (PreparedCharge::new(c), state)
 }
 
 fn import(s: &mut Store, source: &str, n: u64) {
-    let header = ImportHeader {
-        uuid: format!("u-{source}-{n}"),
-        source: source.into(),
-        display_name: None,
-        filename: "f.csv".into(),
-        path: None,
-        mode: ImportMode::Replace,
-        expected_period: None,
-        skip_invalid: false,
-    };
+    let header = crate::testutil::header(&format!("u-{source}-{n}"), source);
     let mut w = s.begin_import(&Actor::cli("t"), &header).expect("begin");
     let p = PERIOD.parse().expect("period");
     if w.period_status(p).expect("status").is_none() {

@@ -107,10 +107,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::testutil::store;
-    use crate::{Actor, ImportHeader, ImportRecord, PreparedCharge};
+    use crate::{Actor, ImportRecord, PreparedCharge};
     use ocb_core::attribution::Attribution;
-    use ocb_core::charge::{ChargeFields, NewCharge, ReviewState};
-    use ocb_core::source::ImportMode;
+    use ocb_core::charge::{ChargeFields, ReviewState};
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {
@@ -118,16 +117,7 @@ mod tests {
     }
 
     fn import(s: &mut Store, source: &str, rows: &[(&str, &str, Option<&str>, &str, ReviewState)]) {
-        let header = ImportHeader {
-            uuid: format!("u-{source}"),
-            source: source.into(),
-            display_name: None,
-            filename: "f.csv".into(),
-            path: None,
-            mode: ImportMode::Replace,
-            expected_period: None,
-            skip_invalid: false,
-        };
+        let header = crate::testutil::header(&format!("u-{source}"), source);
         let mut w = s.begin_import(&Actor::cli("t"), &header).expect("begin");
         for (i, (period, billed, list, pi, state)) in rows.iter().enumerate() {
             let p: ocb_core::period::Period = period.parse().expect("period");
@@ -141,20 +131,17 @@ mod tests {
                 resource_id: Some(format!("{source}{i}")),
                 ..Default::default()
             };
-            let c = NewCharge {
-                line: i as u64 + 1,
-                period: p,
-                key_hash: fields.identity_hash(),
-                occurrence: 1,
-                content_hash: fields.content_hash(),
+            let c = crate::testutil::charge(
+                i as u64 + 1,
+                period,
                 fields,
-                attribution: std::sync::Arc::new(Attribution {
+                Attribution {
                     pi_email: Some((*pi).into()),
                     project_id: Some(format!("proj-{pi}")),
                     ..Default::default()
-                }),
-                reasons: vec![],
-            };
+                },
+                vec![],
+            );
             w.insert(PreparedCharge::new(c), *state).expect("insert");
         }
         w.commit(&ImportRecord::default()).expect("commit");

@@ -310,4 +310,38 @@ pub(crate) mod testutil {
         s.set_clock(|| "2025-02-03T04:05:06Z".parse().expect("fixed time"));
         s
     }
+
+    /// The header of a plain replace-mode import of `f.csv`.
+    pub fn header(uuid: &str, source: &str) -> ImportHeader {
+        ImportHeader {
+            uuid: uuid.into(),
+            source: source.into(),
+            display_name: None,
+            filename: "f.csv".into(),
+            path: None,
+            mode: ocb_core::source::ImportMode::Replace,
+            expected_period: None,
+            skip_invalid: false,
+        }
+    }
+
+    /// A charge of `period` as ingest makes it: hashes from `fields`, first occurrence.
+    pub fn charge(
+        line: u64,
+        period: &str,
+        fields: ocb_core::charge::ChargeFields,
+        attribution: ocb_core::attribution::Attribution,
+        reasons: Vec<ocb_core::flags::FlagReason>,
+    ) -> ocb_core::charge::NewCharge {
+        ocb_core::charge::NewCharge {
+            line,
+            period: period.parse().expect("period"),
+            key_hash: fields.identity_hash(),
+            occurrence: 1,
+            content_hash: fields.content_hash(),
+            fields,
+            attribution: attribution.into(),
+            reasons,
+        }
+    }
 }

@@ -16,21 +16,13 @@ fn charge(i: u32, period: &str, service: &str, reasons: Vec<FlagReason>) -> NewC
         service_name: Some(service.into()),
         ..Default::default()
     };
-    NewCharge {
-        line: u64::from(i),
-        period: period.parse().expect("period"),
-        key_hash: fields.identity_hash(),
-        occurrence: 1,
-        content_hash: fields.content_hash(),
-        fields,
-        attribution: std::sync::Arc::new(Attribution {
-            pi_email: Some("a@x.edu".into()),
-            project_id: Some("p".into()),
-            fund_org: Some("f".into()),
-            ..Default::default()
-        }),
-        reasons,
-    }
+    let attribution = Attribution {
+        pi_email: Some("a@x.edu".into()),
+        project_id: Some("p".into()),
+        fund_org: Some("f".into()),
+        ..Default::default()
+    };
+    crate::testutil::charge(u64::from(i), period, fields, attribution, reasons)
 }
 
 /// 2025-01: r1 clean GPU (none), r2 clean EC2 pending for an old pattern, r3 pending for a
@@ -38,16 +30,7 @@ fn charge(i: u32, period: &str, service: &str, reasons: Vec<FlagReason>) -> NewC
 /// 2024-12 (finalized): r6 GPU (none).
 fn seeded() -> Store {
     let mut s = store();
-    let header = ImportHeader {
-        uuid: "u1".into(),
-        source: "HPC".into(),
-        display_name: None,
-        filename: "f.csv".into(),
-        path: None,
-        mode: ImportMode::Replace,
-        expected_period: None,
-        skip_invalid: false,
-    };
+    let header = crate::testutil::header("u1", "HPC");
     let old = FlagReason::PatternMatch("old".into());
     let mut w = s.begin_import(&Actor::cli("t"), &header).expect("begin");
     for p in ["2024-12", "2025-01"] {

@@ -350,11 +350,10 @@ fn apply(
 mod tests {
     use super::*;
     use crate::testutil::store;
-    use crate::{ImportHeader, ImportRecord};
+    use crate::ImportRecord;
     use ocb_core::charge::{ChargeFields, NewCharge};
     use ocb_core::flags::FlagReason;
     use ocb_core::period::{Period, PeriodAction};
-    use ocb_core::source::ImportMode;
     use std::str::FromStr;
 
     fn charge(i: u32, pi: Option<&str>, cost: &str) -> NewCharge {
@@ -368,31 +367,14 @@ mod tests {
             pi_email: pi.map(str::to_string),
             ..Default::default()
         };
-        NewCharge {
-            line: u64::from(i) + 1,
-            period: "2025-01".parse().expect("period"),
-            key_hash: fields.identity_hash(),
-            occurrence: 1,
-            content_hash: fields.content_hash(),
-            fields,
-            attribution: attribution.into(),
-            reasons: vec![FlagReason::MissingProjectId],
-        }
+        let reasons = vec![FlagReason::MissingProjectId];
+        crate::testutil::charge(u64::from(i) + 1, "2025-01", fields, attribution, reasons)
     }
 
     /// Three queued charges: two with a PI (1.10 and 2.20), one without (3.30).
     fn seeded() -> Store {
         let mut s = store();
-        let header = ImportHeader {
-            uuid: "u1".into(),
-            source: "HPC".into(),
-            display_name: None,
-            filename: "f.csv".into(),
-            path: None,
-            mode: ImportMode::Replace,
-            expected_period: None,
-            skip_invalid: false,
-        };
+        let header = crate::testutil::header("u1", "HPC");
         let mut w = s.begin_import(&Actor::cli("t"), &header).expect("begin");
         w.create_period(Period::from_str("2025-01").expect("period"))
             .expect("period");
