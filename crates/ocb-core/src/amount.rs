@@ -9,6 +9,20 @@ use std::fmt;
 /// Largest number of significant digits a cost cell may carry (SPEC §3.4).
 pub const MAX_SIGNIFICANT_DIGITS: usize = 28;
 
+/// Amounts must be smaller than this in magnitude: 10^14, a hundred trillion in the billing
+/// currency (SPEC §3.4).
+///
+/// Far above any real charge (even in currencies with small units), and low enough that every
+/// figure rounded to cents fits a `Decimal` whatever the data: a total would need 7.9·10^12
+/// amounts of this size, more charges than an SQLite database can hold. Exact (unrounded) sums
+/// are [`crate::exact::ExactSum`]s, which hold any number of amounts.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x107A_4000, 0x5AF3, 0, false, 0);
+
+/// Whether `d` is within the accepted range (see [`MAX_AMOUNT`]).
+pub fn in_range(d: Decimal) -> bool {
+    d.abs() < MAX_AMOUNT
+}
+
 /// Why a cost cell is not an amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
@@ -18,8 +32,8 @@ pub enum AmountError {
     /// The text is not a plain decimal number.
     #[error("not a number")]
     Syntax,
-    /// Too many digits, or too large to store exactly.
-    #[error("out of range (more than 28 significant digits or magnitude >= 10^28)")]
+    /// Too many digits, or too large (see [`MAX_AMOUNT`]).
+    #[error("out of range (amounts must be below 100,000,000,000,000 in magnitude and have at most 28 significant digits)")]
     Range,
 }
 
@@ -28,9 +42,14 @@ pub enum AmountError {
 /// Thousands separators, currency symbols, `NaN` and `Inf` are refused. Exponent forms are
 /// returned as plain decimals (`1.5E-7` → `0.00000015`).
 pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
-    match parse_plain(text.as_bytes()) {
-        Some(d) => Ok(d),
-        None => parse_general(text),
+    let value = match parse_plain(text.as_bytes()) {
+        Some(d) => d,
+        None => parse_general(text)?,
+    };
+    if in_range(value) {
+        Ok(value)
+    } else {
+        Err(AmountError::Range)
     }
 }
 
@@ -265,8 +284,12 @@ impl fmt::Display for MoneyDisplay<'_> {
 pub fn group_thousands(value: Decimal) -> String {
     let mut v = value;
     v.rescale(2);
-    let text = v.to_string();
-    let (int_part, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    group_thousands_text(&v.to_string())
+}
+
+/// Inserts `,` thousands separators into plain decimal text (`-1234.50` → `-1,234.50`).
+pub fn group_thousands_text(text: &str) -> String {
+    let (int_part, frac) = text.split_once('.').unwrap_or((text, "00"));
     let (sign, digits) = int_part
         .strip_prefix('-')
         .map_or(("", int_part), |d| ("-", d));
@@ -307,7 +330,9 @@ mod tests {
     #[case(" 42.10 ", "42.10")]
     #[case("0", "0")]
     #[case(".5", "0.5")]
-    #[case("1234567890123456789012345678", "1234567890123456789012345678")]
+    #[case("12345678901234.56789012345678", "12345678901234.56789012345678")]
+    #[case("99999999999999.99", "99999999999999.99")]
+    #[case("-99999999999999.99", "-99999999999999.99")]
     fn accepts_plain_decimals(#[case] input: &str, #[case] expected: &str) {
         assert_eq!(parse_amount(input).expect("valid").to_string(), expected);
     }
@@ -323,6 +348,12 @@ mod tests {
     #[case("1e", AmountError::Syntax)]
     #[case("12345678901234567890123456789", AmountError::Range)]
     #[case("1e28", AmountError::Range)]
+    // Issue 15: single amounts this large made their sums overflow or round.
+    #[case("9999999999999999999999999999", AmountError::Range)]
+    #[case("100000000000000", AmountError::Range)]
+    #[case("-100000000000000.00", AmountError::Range)]
+    #[case("1e14", AmountError::Range)]
+    #[case("10000000000000000", AmountError::Range)]
     #[case("1.2.3", AmountError::Syntax)]
     fn refuses_non_numbers(#[case] input: &str, #[case] expected: AmountError) {
         assert_eq!(parse_amount(input), Err(expected));
@@ -369,7 +400,8 @@ mod tests {
         #[test]
         fn parse_round_trips_display(m in -10_i64.pow(15)..10_i64.pow(15), scale in 0u32..12) {
             let value = Decimal::new(m, scale);
-            proptest::prop_assert_eq!(parse_amount(&value.to_string()), Ok(value));
+            let expected = if value.abs() < MAX_AMOUNT { Ok(value) } else { Err(AmountError::Range) };
+            proptest::prop_assert_eq!(parse_amount(&value.to_string()), expected);
         }
 
         #[test]

@@ -5,6 +5,7 @@
 //! is a sum of these rounded lines, so all of them reconcile to the cent.
 
 use crate::amount::Rounding;
+use crate::exact::ExactSum;
 use crate::source::source_key;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -135,9 +136,9 @@ pub struct BillingLine {
     /// Rounded Σ (ListCost, else BilledCost).
     pub list: Decimal,
     /// Exact Σ BilledCost.
-    pub amount_exact: Decimal,
+    pub amount_exact: ExactSum,
     /// Exact Σ (ListCost, else BilledCost).
-    pub list_exact: Decimal,
+    pub list_exact: ExactSum,
     /// Ids of the charges in the line, ascending.
     pub charge_ids: Vec<i64>,
     /// Distinct non-null resource ids.
@@ -224,8 +225,8 @@ pub fn billing_lines(
     lines
         .into_iter()
         .map(|(_, mut line)| {
-            line.amount = rounding.cents(line.amount_exact);
-            line.list = rounding.cents(line.list_exact);
+            line.amount = line.amount_exact.cents(rounding);
+            line.list = line.list_exact.cents(rounding);
             line.charge_ids.sort_unstable();
             line
         })
@@ -242,8 +243,8 @@ fn new_line(c: &BillableCharge, account: &str) -> BillingLine {
         account: account.to_string(),
         amount: Decimal::ZERO,
         list: Decimal::ZERO,
-        amount_exact: Decimal::ZERO,
-        list_exact: Decimal::ZERO,
+        amount_exact: ExactSum::ZERO,
+        list_exact: ExactSum::ZERO,
         charge_ids: Vec::new(),
         resource_ids: BTreeSet::new(),
         unresourced: 0,

@@ -20,6 +20,7 @@ pub mod billing;
 pub mod charge;
 pub mod date;
 pub mod decimal_text;
+pub mod exact;
 pub mod fast_map;
 pub mod flags;
 pub mod period;

@@ -14,7 +14,7 @@ use ocb_store::{
     ExistingCharge, ImportHeader, ImportRecord, ImportTotals, ImportWriter, PeriodCounts,
     PreparedCharge, Store, StoredDiagnostic, Written,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::time::Instant;
 
@@ -89,6 +89,19 @@ struct ExistingIndex {
     /// `starts[b]..starts[b + 1]` holds the charges whose identity begins with bucket `b`.
     starts: Vec<u32>,
     bits: u32,
+    /// Next free occurrence number of identities that got a new charge beside several stored.
+    fresh: HashMap<Hash128, u32>,
+}
+
+/// What a row finds among the stored charges of its identity.
+enum Found {
+    /// This stored charge is the row's.
+    Stored(ExistingCharge),
+    /// None is: the row is a new charge.
+    Nothing,
+    /// Several charges share the identity and none has the row's content: decided once the
+    /// whole file is read (see [`ExistingIndex::take`]).
+    Later,
 }
 
 fn bucket(key: &Hash128, bits: u32) -> usize {
@@ -118,19 +131,75 @@ impl ExistingIndex {
             seen,
             starts,
             bits,
+            fresh: HashMap::new(),
         }
     }
 
-    /// The charge with this identity, marked as matched by a row.
-    fn take(&mut self, key: &Hash128, occurrence: u32) -> Option<ExistingCharge> {
+    /// The positions of the stored charges with identity `key`, by occurrence.
+    fn group(&self, key: &Hash128) -> std::ops::Range<usize> {
         let b = bucket(key, self.bits);
         let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
-        let i = lo
-            + self.charges[lo..hi]
-                .binary_search_by(|c| (&c.key_hash, c.occurrence).cmp(&(key, occurrence)))
-                .ok()?;
+        let bucket = &self.charges[lo..hi];
+        let from = bucket.partition_point(|c| c.key_hash < *key);
+        let to = bucket.partition_point(|c| c.key_hash <= *key);
+        lo + from..lo + to
+    }
+
+    fn mark(&mut self, i: usize) -> Found {
+        self.seen[i] = true;
+        Found::Stored(self.charges[i])
+    }
+
+    /// The stored charge a row matches (SPEC §5.7).
+    ///
+    /// An identity with one stored charge matches by occurrence number, as rows always have.
+    /// An identity with several (rows the identity columns cannot tell apart) matches by content
+    /// first: the stored charge with the row's content, at the row's occurrence if it has that
+    /// content, else the first one that does. So re-importing such rows in another order changes
+    /// nothing and moves no review decision from one charge to another (issue 15). A row whose
+    /// content none of them has waits for the end of the file ([`Self::take_next`]).
+    fn take(&mut self, key: &Hash128, occurrence: u32, content: &Hash128) -> Found {
+        let g = self.group(key);
+        if g.len() <= 1 {
+            return match g
+                .clone()
+                .find(|&i| self.charges[i].occurrence == occurrence)
+            {
+                Some(i) => self.mark(i),
+                None => Found::Nothing,
+            };
+        }
+        let same = |i: &usize| !self.seen[*i] && self.charges[*i].content_hash == *content;
+        let at_occurrence = g
+            .clone()
+            .filter(same)
+            .find(|&i| self.charges[i].occurrence == occurrence);
+        match at_occurrence.or_else(|| g.clone().find(same)) {
+            Some(i) => self.mark(i),
+            None => Found::Later,
+        }
+    }
+
+    /// For a row that waited: the first stored charge of its identity no row matched, by
+    /// occurrence (so the rows left over pair with the charges left over in order).
+    fn take_next(&mut self, key: &Hash128) -> Option<ExistingCharge> {
+        let i = self.group(key).find(|&i| !self.seen[i])?;
         self.seen[i] = true;
         Some(self.charges[i])
+    }
+
+    /// An occurrence number no stored charge of identity `key` has, for a new charge beside
+    /// them (the row's own number may belong to a charge another row matched).
+    fn fresh_occurrence(&mut self, key: &Hash128) -> u32 {
+        let g = self.group(key);
+        let last = g
+            .clone()
+            .map(|i| self.charges[i].occurrence)
+            .max()
+            .unwrap_or(0);
+        let next = self.fresh.entry(*key).or_insert(last);
+        *next += 1;
+        *next
     }
 
     /// Live charges no row matched.
@@ -160,6 +229,10 @@ struct Run {
     warning_count: u64,
     errors: Vec<StoredDiagnostic>,
     error_count: u64,
+    /// Rows whose stored charge is decided at the end of the file (see [`Found::Later`]). Kept
+    /// in their boxes: they go on to the writer as boxes, like every row (see [`Item`]).
+    #[allow(clippy::vec_box)]
+    later: Vec<Box<PreparedCharge>>,
 }
 
 fn stored(d: &Diagnostic) -> StoredDiagnostic {
@@ -238,16 +311,49 @@ impl Run {
         for w in &warnings {
             push_capped(&mut self.warnings, &mut self.warning_count, stored(w));
         }
-        let write = self.writing();
         let state = self.period(target, c.period)?;
-        let existing = state.index.take(&c.key_hash, c.occurrence);
+        let existing = match state.index.take(&c.key_hash, c.occurrence, &c.content_hash) {
+            Found::Stored(e) => Some(e),
+            Found::Nothing => None,
+            Found::Later => {
+                self.later.push(prepared);
+                return Ok(());
+            }
+        };
+        self.apply(target, prepared, existing)
+    }
+
+    /// Rows that waited for the end of the file take the stored charges of their identity that
+    /// no row matched, in order; the others become new charges beside them.
+    fn rows_decided_last(&mut self, target: &mut Target<'_>) -> Result<(), IngestError> {
+        for mut prepared in std::mem::take(&mut self.later) {
+            let c = &mut prepared.charge;
+            let state = self.period(target, c.period)?;
+            let existing = state.index.take_next(&c.key_hash);
+            if existing.is_none() {
+                c.occurrence = state.index.fresh_occurrence(&c.key_hash);
+            }
+            self.apply(target, prepared, existing)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a row and writes what the re-import rules decide for it.
+    fn apply(
+        &mut self,
+        target: &mut Target<'_>,
+        mut prepared: Box<PreparedCharge>,
+        existing: Option<ExistingCharge>,
+    ) -> Result<(), IngestError> {
+        let write = self.writing();
+        let c = &mut prepared.charge;
         let matched = existing.map(|e| Matched {
             state: e.state,
             removed: e.removed,
             same_content: e.content_hash == c.content_hash,
         });
         let decision = decide(matched, &mut c.reasons);
-        let t = &mut state.totals;
+        let t = &mut self.period(target, c.period)?.totals;
         t.rows_read += 1;
         t.total_cost += c.fields.billed_cost;
         let resulting = match &decision {
@@ -446,6 +552,9 @@ pub(crate) fn run(
         duration_ms: 0,
     };
     tracing::info!(event = "ingest.started", file = %header.filename, source = %header.source, dry_run = req.dry_run);
+    if let Some(e) = database_as_input(&db, &req.path) {
+        return file_error(db, report, &header, req, &e, started);
+    }
     let reader = match FocusReader::open(&req.path) {
         Ok(r) => r,
         Err(e) => return file_error(db, report, &header, req, &e, started),
@@ -468,6 +577,7 @@ pub(crate) fn run(
         warning_count: 0,
         errors: vec![],
         error_count: 0,
+        later: Vec::new(),
     };
     for w in &file_warnings {
         push_capped(&mut run.warnings, &mut run.warning_count, stored(w));
@@ -620,6 +730,7 @@ fn stream(
     };
     report.size_bytes = Some(stats.size_bytes);
     report.sha256 = Some(stats.sha256.clone());
+    run.rows_decided_last(&mut target)?;
     run.removals(&mut target)?;
     if run.error_count > 0 && !req.skip_invalid {
         let records =
@@ -653,6 +764,10 @@ fn stream(
         Target::Write(w) => {
             drop(w); // rolls back everything this import wrote
             report.status = "failed".into();
+            // Nothing was written: the report and the stored record say so (a dry run still
+            // shows what the import would have done).
+            report.totals.refuse();
+            report.periods.iter_mut().for_each(|p| p.totals.refuse());
         }
         Target::Read(..) => {
             report.status = if failed {
@@ -663,6 +778,23 @@ fn stream(
         }
     }
     Ok(Streamed::Done)
+}
+
+/// Refuses the database itself (or its WAL) as input, before it is opened: reading it is
+/// pointless, and closing it afterwards would release the import's lock on the database.
+fn database_as_input(db: &Database<'_>, path: &std::path::Path) -> Option<FileError> {
+    let store = match db {
+        Database::Write(s) => &**s,
+        Database::Read(s) => *s,
+        Database::Empty => return None,
+    };
+    store.is_database_file(path).then(|| {
+        FileError::new(
+            path,
+            ocb_focus::FileErrorKind::Unreadable,
+            "this is the OpenChargeback database itself, not a FOCUS file",
+        )
+    })
 }
 
 fn record_of(r: &ImportReport) -> ImportRecord {

@@ -10,6 +10,7 @@ use crate::fund_org::{parse_fund_org, FundOrgParts};
 use crate::JournalError;
 use ocb_config::Config;
 use ocb_core::billing::{AccountRules, BillingLine};
+use ocb_core::exact::ExactSum;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -54,7 +55,7 @@ pub struct GlEntry {
     /// Rounded amount, never negative.
     pub amount: Decimal,
     /// Exact (unrounded) amount, never negative.
-    pub amount_exact: Decimal,
+    pub amount_exact: ExactSum,
     /// Expanded description.
     pub description: String,
     /// `{period}-{NNNN}` in output order.
@@ -111,7 +112,7 @@ impl Shared {
 #[derive(Default)]
 struct Group {
     amount: Decimal,
-    exact: Decimal,
+    exact: ExactSum,
     pi: Shared,
     project: Shared,
     lines: usize,
@@ -121,7 +122,7 @@ struct Group {
 #[derive(Default)]
 struct SourceNet {
     amount: Decimal,
-    exact: Decimal,
+    exact: ExactSum,
     lines: usize,
     charges: usize,
 }

@@ -8,6 +8,7 @@ use crate::{io_err, pdf_path, Progress, Result, StatementsError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ocb_config::Config;
 use ocb_core::billing::{billing_lines, BillableCharge};
+use ocb_core::exact::ExactSum;
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::statement::{
     content_hash, pdf_file_names, statements_from_lines, template_data, DataSettings,
@@ -467,7 +468,7 @@ fn report(
         .map(|p| (p.figures.pi_email.as_str(), ()))
         .collect();
     let total: Decimal = planned.iter().map(|p| p.figures.totals.amount).sum();
-    let exact: Decimal = planned.iter().map(|p| p.figures.totals.amount_exact).sum();
+    let exact: ExactSum = planned.iter().map(|p| p.figures.totals.amount_exact).sum();
     GenerationReport {
         period: period.to_string(),
         kind,
@@ -484,7 +485,7 @@ fn report(
         restored: 0,
         excluded_count: snap.excluded.0,
         excluded_amount_exact: snap.excluded.1.to_string(),
-        excluded_amount: config.rounding.cents(snap.excluded.1).to_string(),
+        excluded_amount: snap.excluded.1.cents_text(config.rounding),
         lines_without_pi: orphans,
         statements: lines,
         pdf_dir: None,

@@ -60,7 +60,7 @@ pub(crate) fn restore_missing(
     }
     progress.finish();
     let total: ocb_core::Decimal = statements.iter().map(|s| s.total).sum();
-    let exact: ocb_core::Decimal = statements.iter().map(|s| s.total_exact).sum();
+    let exact: ocb_core::exact::ExactSum = statements.iter().map(|s| s.total_exact).sum();
     let mut pis: Vec<&str> = statements.iter().map(|s| s.pi_email.as_str()).collect();
     pis.dedup();
     Ok(GenerationReport {

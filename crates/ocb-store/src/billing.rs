@@ -42,10 +42,12 @@ impl Store {
         let mut rows = stmt.query([period])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
+            let id: i64 = r.get("id")?;
             let billed: String = r.get("billed_cost")?;
             let list: Option<String> = r.get("list_cost")?;
+            let amount = |text: &str| accepted_amount(id, period, text);
             out.push(BillableCharge {
-                id: r.get("id")?,
+                id,
                 source: r.get("name")?,
                 pi_email: r
                     .get::<_, Option<String>>("pi_email")?
@@ -55,8 +57,8 @@ impl Store {
                 service_name: r.get("service_name")?,
                 resource_id: r.get("resource_id")?,
                 resource_name: r.get("resource_name")?,
-                billed_cost: dec(&billed)?,
-                list_cost: list.as_deref().map(dec).transpose()?,
+                billed_cost: amount(&billed)?,
+                list_cost: list.as_deref().map(amount).transpose()?,
                 account_code: non_empty(r.get("account_code")?),
                 charge_period_start: r.get("charge_period_start")?,
                 charge_period_end: r.get("charge_period_end")?,
@@ -69,6 +71,22 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+/// A stored amount, refused when it is beyond the range ingest accepts (stored by a version
+/// before the check): every total of statements and journals is then a sum of accepted amounts,
+/// which cannot leave `Decimal` once rounded to cents (see `ocb_core::amount::MAX_AMOUNT`).
+fn accepted_amount(charge_id: i64, period: &str, text: &str) -> Result<ocb_core::Decimal> {
+    let value = dec(text)?;
+    if ocb_core::amount::in_range(value) {
+        Ok(value)
+    } else {
+        Err(StoreError::AmountOutOfRange {
+            charge_id,
+            period: period.to_string(),
+            value: text.to_string(),
+        })
     }
 }
 

@@ -3,9 +3,10 @@
 //! REAL cast appears only in ORDER BY, never in a figure.
 
 use crate::charges::{filter_sql, ChargeFilter, EFFECTIVE_FUND, EFFECTIVE_PI, EFFECTIVE_PROJECT};
-use crate::decimal::dec;
+use crate::decimal::{dec, exact};
 use crate::periods::BILLABLE;
 use crate::{Result, Store, StoreError};
+use ocb_core::exact::ExactSum;
 use ocb_core::Decimal;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, params_from_iter};
@@ -241,7 +242,7 @@ pub struct BrowsePage {
     /// All matches.
     pub total_count: u64,
     /// Exact billed sum of all matches.
-    pub total_billed: Decimal,
+    pub total_billed: ExactSum,
 }
 
 impl Store {
@@ -278,7 +279,7 @@ impl Store {
         Ok(BrowsePage {
             rows,
             total_count: count as u64,
-            total_billed: dec(&total)?,
+            total_billed: exact(&total)?,
         })
     }
 
@@ -403,7 +404,7 @@ impl Store {
             active_pis: pis,
             projects,
             rejected_count: rejected,
-            rejected_total: dec(&rejected_total)?,
+            rejected_total: exact(&rejected_total)?,
         })
     }
 
@@ -445,7 +446,7 @@ impl Store {
                     name,
                     projects,
                     charges,
-                    billable: dec(&billable)?,
+                    billable: exact(&billable)?,
                     flagged,
                 })
             })
@@ -499,7 +500,7 @@ impl Store {
                     pi_emails: split(pis),
                     fund_orgs: split(funds),
                     charges,
-                    billable: dec(&billable)?,
+                    billable: exact(&billable)?,
                 })
             })
             .collect::<Result<_>>()?;
@@ -513,7 +514,7 @@ impl Store {
         period: &str,
         project_id: &str,
         by_service: bool,
-    ) -> Result<Vec<(String, i64, Decimal)>> {
+    ) -> Result<Vec<(String, i64, ExactSum)>> {
         let b = BILLABLE
             .replace("removed_at", "c.removed_at")
             .replace("review_state", "c.review_state");
@@ -537,7 +538,7 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter()
-            .map(|(k, n, t)| Ok((k, n, dec(&t)?)))
+            .map(|(k, n, t)| Ok((k, n, exact(&t)?)))
             .collect()
     }
 
@@ -584,7 +585,7 @@ pub struct PeriodOverview {
     /// Rejected charges.
     pub rejected_count: i64,
     /// Their exact total.
-    pub rejected_total: Decimal,
+    pub rejected_total: ExactSum,
 }
 
 /// A PI of a period.
@@ -599,7 +600,7 @@ pub struct PiRow {
     /// Charges (not rejected, not removed).
     pub charges: i64,
     /// Exact billable total.
-    pub billable: Decimal,
+    pub billable: ExactSum,
     /// Charges in the queue.
     pub flagged: i64,
 }
@@ -616,5 +617,5 @@ pub struct ProjectRow {
     /// Charges (not rejected, not removed).
     pub charges: i64,
     /// Exact billable total.
-    pub billable: Decimal,
+    pub billable: ExactSum,
 }

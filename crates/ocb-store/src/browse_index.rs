@@ -28,6 +28,7 @@
 
 use crate::decimal::dec;
 use crate::{Result, Store};
+use ocb_core::exact::ExactSum;
 use rusqlite::types::ValueRef;
 use rusqlite::OptionalExtension;
 use std::collections::HashMap;
@@ -283,10 +284,7 @@ impl Store {
 
     /// A period's billable total and count, queue count and total (one scan of the period;
     /// cache the result against [`Store::period_key`]).
-    pub fn period_figures(
-        &self,
-        period: &str,
-    ) -> Result<(ocb_core::Decimal, i64, i64, ocb_core::Decimal)> {
+    pub fn period_figures(&self, period: &str) -> Result<(ExactSum, i64, i64, ExactSum)> {
         crate::periods::figures(&self.conn, period)
     }
 
@@ -382,15 +380,10 @@ impl Store {
         if text.len() > u32::MAX as usize {
             return Ok(None);
         }
+        let Some(billed) = integer_amounts(&amounts) else {
+            return Ok(None);
+        };
         let scale = amounts.iter().map(|a| a.scale()).max().unwrap_or(0);
-        let mut billed = Vec::with_capacity(amounts.len());
-        for a in &amounts {
-            let up = 10i128.checked_pow(scale - a.scale());
-            match up.and_then(|u| a.mantissa().checked_mul(u)) {
-                Some(v) => billed.push(v),
-                None => return Ok(None),
-            }
-        }
         drop(amounts);
         // Billed descending, then id: the default order of the browser and the review queue.
         let mut order: Vec<u32> = (0..raw.id.len() as u32).collect();
@@ -441,5 +434,61 @@ impl Store {
             orders: Mutex::new(HashMap::new()),
             figures: OnceLock::new(),
         }))
+    }
+}
+
+/// The amounts as integers at their common (largest) scale, or `None` when that form does not
+/// hold them: an amount or the sum of every amount's magnitude would leave `i128` (the pages then
+/// use the SQL of `browse.rs`). Bounding the sum of magnitudes bounds every sum a query forms.
+fn integer_amounts(amounts: &[ocb_core::Decimal]) -> Option<Vec<i128>> {
+    let scale = amounts.iter().map(|a| a.scale()).max().unwrap_or(0);
+    let mut magnitude: i128 = 0;
+    let mut out = Vec::with_capacity(amounts.len());
+    for a in amounts {
+        let v = a
+            .mantissa()
+            .checked_mul(10i128.checked_pow(scale - a.scale())?)?;
+        magnitude = magnitude.checked_add(v.checked_abs()?)?;
+        out.push(v);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod integer_tests {
+    use super::integer_amounts;
+    use ocb_core::Decimal;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().expect("decimal")
+    }
+
+    #[test]
+    fn amounts_share_the_largest_scale() {
+        assert_eq!(
+            integer_amounts(&[d("1.5"), d("-0.25")]),
+            Some(vec![150, -25])
+        );
+        assert_eq!(integer_amounts(&[]), Some(vec![]));
+    }
+
+    /// Issue 15, item 3: sums of the index overflowed `i128` for large amounts at a fine scale.
+    #[test]
+    fn refuses_amounts_whose_sums_could_overflow() {
+        let tiny = d("0.0000000000000000000000000001");
+        let huge = d("9999999999999999999999999999");
+        assert_eq!(
+            integer_amounts(&[huge, tiny]),
+            None,
+            "one amount is too large at 28 places"
+        );
+        // At 28 places, 12345678901 is 1.2e38 units: one fits i128, two do not.
+        let big = d("12345678901");
+        assert!(integer_amounts(&[tiny, big]).is_some());
+        assert_eq!(
+            integer_amounts(&[tiny, big, big]),
+            None,
+            "their sum is too large"
+        );
     }
 }

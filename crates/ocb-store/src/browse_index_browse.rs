@@ -238,7 +238,7 @@ impl Store {
         Ok(Some(BrowsePage {
             rows: self.rows_by_ids(&ids)?,
             total_count: count,
-            total_billed: decimal(sum, idx.scale)?,
+            total_billed: decimal(sum, idx.scale),
         }))
     }
 

@@ -8,8 +8,8 @@ use crate::browse_index::{
     BrowseIndex, Dict, Order, HAS_NAME, REMOVED, STATE_MASK, ST_PENDING, ST_REJECTED,
 };
 use crate::browse_index_postings::Bits;
-use crate::{Result, StoreError};
-use ocb_core::Decimal;
+use crate::Result;
+use ocb_core::exact::ExactSum;
 use std::sync::Arc;
 
 /// A period's figures from its index (those of `get_period` and `period_overview`, and the PIs
@@ -17,17 +17,17 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct IndexFigures {
     /// Exact billable total.
-    pub billable_total: Decimal,
+    pub billable_total: ExactSum,
     /// Billable charges.
     pub billable_count: i64,
     /// Charges in the review queue.
     pub flagged_count: i64,
     /// Their exact total.
-    pub flagged_total: Decimal,
+    pub flagged_total: ExactSum,
     /// Rejected charges (not removed).
     pub rejected_count: i64,
     /// Their exact total.
-    pub rejected_total: Decimal,
+    pub rejected_total: ExactSum,
     /// Distinct PIs with billable charges.
     pub active_pis: i64,
     /// Distinct projects with billable charges.
@@ -51,9 +51,10 @@ fn sort_code(k: SortKey) -> u8 {
     }
 }
 
-pub(crate) fn decimal(v: i128, scale: u32) -> Result<Decimal> {
-    Decimal::try_from_i128_with_scale(v, scale)
-        .map_err(|_| StoreError::Corrupt(format!("sum out of range: {v}e-{scale}")))
+/// A sum of the index's integer amounts (`v · 10^-scale`) as an exact total. The index is only
+/// built when the sum of every amount's magnitude fits `i128`, so no sum of a subset overflows.
+pub(crate) fn decimal(v: i128, scale: u32) -> ExactSum {
+    ExactSum::from_scaled(v, scale)
 }
 
 impl BrowseIndex {
@@ -244,7 +245,7 @@ impl BrowseIndex {
                     name: (g.name != 0).then(|| d.pi_name.values[g.name as usize].to_string()),
                     projects: g.projects.len() as i64,
                     charges: g.charges,
-                    billable: decimal(g.billable, self.scale)?,
+                    billable: decimal(g.billable, self.scale),
                     flagged: g.flagged,
                 },
             ));
@@ -261,12 +262,12 @@ impl BrowseIndex {
         reasons.sort();
         reasons.dedup();
         Ok(IndexFigures {
-            billable_total: decimal(bt, self.scale)?,
+            billable_total: decimal(bt, self.scale),
             billable_count: bc,
             flagged_count: fc,
-            flagged_total: decimal(ft, self.scale)?,
+            flagged_total: decimal(ft, self.scale),
             rejected_count: rc,
-            rejected_total: decimal(rt, self.scale)?,
+            rejected_total: decimal(rt, self.scale),
             active_pis: active_pi.iter().filter(|v| **v).count() as i64,
             projects: active_project.iter().filter(|v| **v).count() as i64,
             pis: pis.into_iter().map(|(_, p)| p).collect(),

@@ -1,9 +1,10 @@
 //! Read models of the log pages (SPEC §12.3): the import log with its detail report and the
 //! review log, each filtered and paginated.
 
-use crate::decimal::dec;
+use crate::decimal::{dec, exact};
 use crate::imports::{ImportSummary, ImportTotals, StoredDiagnostic};
 use crate::{Result, Store};
+use ocb_core::exact::ExactSum;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 use serde::Serialize;
@@ -112,16 +113,11 @@ fn import_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportSummary, Str
             source: r.get(6)?,
             filename: r.get(7)?,
             mode: r.get(8)?,
-            totals: ImportTotals {
-                rows_read: n(9)?,
-                inserted: n(10)?,
-                updated: n(11)?,
-                unchanged: n(12)?,
-                rejected: n(13)?,
-                removed: n(14)?,
-                flagged_rows: n(15)?,
-                ..Default::default()
-            },
+            totals: ImportTotals::from_counters(
+                [n(9)?, n(10)?, n(11)?, n(12)?, n(13)?, n(14)?, n(15)?],
+                ExactSum::ZERO,
+                ExactSum::ZERO,
+            ),
             error_count: n(18)?,
             failure_kind: r.get(19)?,
             failure_message: r.get(20)?,
@@ -174,8 +170,8 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(raw.len());
         for (mut s, flagged, total) in raw {
-            s.totals.flagged_cost = dec(&flagged)?;
-            s.totals.total_cost = dec(&total)?;
+            s.totals.flagged_cost = exact(&flagged)?;
+            s.totals.total_cost = exact(&total)?;
             s.periods = self.import_period_counts(s.id)?;
             out.push(s);
         }
@@ -199,29 +195,12 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter()
-            .map(
-                |(
+            .map(|(period, counts, fc, tc)| {
+                Ok(crate::PeriodCounts {
                     period,
-                    [rows_read, inserted, updated, unchanged, rejected, removed, flagged_rows],
-                    fc,
-                    tc,
-                )| {
-                    Ok(crate::PeriodCounts {
-                        period,
-                        totals: ImportTotals {
-                            rows_read,
-                            inserted,
-                            updated,
-                            unchanged,
-                            rejected,
-                            removed,
-                            flagged_rows,
-                            flagged_cost: dec(&fc)?,
-                            total_cost: dec(&tc)?,
-                        },
-                    })
-                },
-            )
+                    totals: ImportTotals::from_counters(counts, exact(&fc)?, exact(&tc)?),
+                })
+            })
             .collect()
     }
 
@@ -257,8 +236,8 @@ impl Store {
         else {
             return Ok(None);
         };
-        summary.totals.flagged_cost = dec(&fc)?;
-        summary.totals.total_cost = dec(&tc)?;
+        summary.totals.flagged_cost = exact(&fc)?;
+        summary.totals.total_cost = exact(&tc)?;
         summary.periods = self.import_period_counts(id)?;
         Ok(Some(ImportDetail {
             summary,

@@ -15,41 +15,40 @@
 //! alongside. WAL mode is restored right after the transaction ends, and by the next open should
 //! the process die first.
 
+use crate::busy::Waiting;
 use rusqlite::Connection;
-use std::time::Duration;
 
 /// Rollback-journal mode for the lifetime of the guard; WAL mode again when dropped.
 pub(crate) struct BulkJournal<'a> {
     conn: Option<&'a Connection>,
-    busy_timeout: Duration,
 }
 
 impl<'a> BulkJournal<'a> {
     /// Switches `conn` to a rollback journal when `allowed` and nothing else has the database
     /// open; a no-op guard otherwise (never waits for other connections).
-    pub(crate) fn enter(conn: &'a Connection, allowed: bool, busy_timeout: Duration) -> Self {
-        let none = Self {
-            conn: None,
-            busy_timeout,
-        };
-        if !allowed || conn.busy_timeout(Duration::ZERO).is_err() {
-            return none;
+    ///
+    /// Whether another process has the database open is decided by SQLite's locks (every
+    /// connection in WAL mode holds a shared lock on the file while it is open), so a process
+    /// that opens the database a moment later simply waits for this import, or switches the file
+    /// back to WAL before the import's transaction begins, in which case the import runs in WAL
+    /// mode. Neither depends on timing.
+    pub(crate) fn enter(conn: &'a Connection, allowed: bool, waiting: &Waiting) -> Self {
+        if !allowed {
+            return Self { conn: None };
         }
-        let mode: rusqlite::Result<String> =
-            conn.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0));
-        let _ = conn.busy_timeout(busy_timeout);
+        let mode: rusqlite::Result<String> = {
+            let _now = waiting.without_waiting();
+            conn.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))
+        };
         match mode {
             // FULL: with a rollback journal, NORMAL can corrupt the file on power loss.
             Ok(m)
                 if m.eq_ignore_ascii_case("delete")
                     && conn.pragma_update(None, "synchronous", "FULL").is_ok() =>
             {
-                Self {
-                    conn: Some(conn),
-                    busy_timeout,
-                }
+                Self { conn: Some(conn) }
             }
-            _ => none,
+            _ => Self { conn: None },
         }
     }
 
@@ -64,7 +63,6 @@ impl Drop for BulkJournal<'_> {
     fn drop(&mut self) {
         let Some(conn) = self.conn else { return };
         // Waits like any writer would: a reader that started meanwhile holds its lock briefly.
-        let _ = conn.busy_timeout(self.busy_timeout);
         let restored = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"));
@@ -77,7 +75,14 @@ impl Drop for BulkJournal<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn waiting(dir: &tempfile::TempDir, conn: &mut Connection) -> Arc<Waiting> {
+        let w = Waiting::new(&dir.path().join("t.db"), Duration::from_secs(5));
+        w.install(conn).expect("busy handler");
+        w
+    }
 
     fn mode(conn: &Connection) -> String {
         conn.pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -95,8 +100,9 @@ mod tests {
     #[test]
     fn alone_the_import_uses_a_rollback_journal_and_wal_comes_back() {
         let dir = tempfile::tempdir().expect("dir");
-        let conn = wal_db(&dir);
-        let guard = BulkJournal::enter(&conn, true, Duration::from_secs(5));
+        let mut conn = wal_db(&dir);
+        let w = waiting(&dir, &mut conn);
+        let guard = BulkJournal::enter(&conn, true, &w);
         assert!(guard.active());
         assert_eq!(mode(&conn), "delete");
         conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1); COMMIT")
@@ -112,13 +118,14 @@ mod tests {
     #[test]
     fn with_another_connection_open_it_stays_in_wal_without_waiting() {
         let dir = tempfile::tempdir().expect("dir");
-        let conn = wal_db(&dir);
+        let mut conn = wal_db(&dir);
+        let w = waiting(&dir, &mut conn);
         let other = Connection::open(dir.path().join("t.db")).expect("second connection");
         let _: i64 = other
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .expect("read");
         let started = Instant::now();
-        let guard = BulkJournal::enter(&conn, true, Duration::from_secs(5));
+        let guard = BulkJournal::enter(&conn, true, &w);
         assert!(started.elapsed() < Duration::from_secs(1), "no busy wait");
         assert!(!guard.active());
         assert_eq!(mode(&conn), "wal");
@@ -129,8 +136,9 @@ mod tests {
     #[test]
     fn stores_that_do_not_allow_it_stay_in_wal() {
         let dir = tempfile::tempdir().expect("dir");
-        let conn = wal_db(&dir);
-        assert!(!BulkJournal::enter(&conn, false, Duration::ZERO).active());
+        let mut conn = wal_db(&dir);
+        let w = waiting(&dir, &mut conn);
+        assert!(!BulkJournal::enter(&conn, false, &w).active());
         assert_eq!(mode(&conn), "wal");
     }
 }

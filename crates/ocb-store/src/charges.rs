@@ -1,8 +1,9 @@
 //! Reading charges: the review queue, per-PI summaries and single charges.
 
-use crate::decimal::dec;
+use crate::decimal::{dec, exact};
 use crate::periods::{BILLABLE, QUEUED};
 use crate::{Result, Store};
+use ocb_core::exact::ExactSum;
 use ocb_core::Decimal;
 use rusqlite::{params_from_iter, types::Value};
 use serde::Serialize;
@@ -68,8 +69,7 @@ pub struct PiProjectSummary {
     /// Live, non-rejected charges.
     pub charges: i64,
     /// Exact billable sum.
-    #[serde(serialize_with = "as_text")]
-    pub billable: Decimal,
+    pub billable: ExactSum,
     /// Charges in the review queue.
     pub flagged: i64,
 }
@@ -143,7 +143,7 @@ impl Store {
         &self,
         f: &ChargeFilter,
         limit: Option<usize>,
-    ) -> Result<(Vec<ChargeRow>, u64, Decimal)> {
+    ) -> Result<(Vec<ChargeRow>, u64, ExactSum)> {
         let (where_sql, args) = filter_sql(
             f,
             &format!(
@@ -167,7 +167,7 @@ impl Store {
              {from} {where_sql} ORDER BY CAST(c.billed_cost AS REAL) DESC, c.id{limit_sql}"
         );
         let rows = self.charge_rows(&sql, &args)?;
-        Ok((rows, count as u64, dec(&total)?))
+        Ok((rows, count as u64, exact(&total)?))
     }
 
     pub(crate) fn charge_rows(&self, sql: &str, args: &[Value]) -> Result<Vec<ChargeRow>> {
@@ -250,7 +250,7 @@ impl Store {
                     project_id,
                     fund_org,
                     charges,
-                    billable: dec(&billable)?,
+                    billable: exact(&billable)?,
                     flagged,
                 })
             })
@@ -259,7 +259,7 @@ impl Store {
 
     /// Exact billed total and count of the live charges of a period (all states except removed),
     /// and of the billable ones — used by tests and `db check`.
-    pub fn period_totals(&self, period: &str) -> Result<(u64, Decimal, u64, Decimal)> {
+    pub fn period_totals(&self, period: &str) -> Result<(u64, ExactSum, u64, ExactSum)> {
         let sql = format!(
             "SELECT count(*), dec_sum(billed_cost), count(CASE WHEN {BILLABLE} THEN 1 END),
                     dec_sum(CASE WHEN {BILLABLE} THEN billed_cost END)
@@ -269,6 +269,6 @@ impl Store {
             self.conn.query_row(&sql, [period], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?;
-        Ok((n as u64, dec(&t)?, bn as u64, dec(&bt)?))
+        Ok((n as u64, exact(&t)?, bn as u64, exact(&bt)?))
     }
 }

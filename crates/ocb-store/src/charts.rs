@@ -8,9 +8,9 @@
 //! re-evaluation advances: an unchanged period is never summed twice.
 
 use crate::charges::{EFFECTIVE_PI, EFFECTIVE_PROJECT};
-use crate::decimal::dec;
+use crate::decimal::exact;
 use crate::{Result, Store};
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use rusqlite::params;
 
 /// A charge counts in the charts when it is live and not rejected.
@@ -26,9 +26,9 @@ pub struct SourceSpend {
     /// Source name.
     pub source: String,
     /// Σ billed cost.
-    pub billed: Decimal,
+    pub billed: ExactSum,
     /// Σ list cost (billed where absent).
-    pub list: Decimal,
+    pub list: ExactSum,
 }
 
 /// Whose monthly trend.
@@ -78,15 +78,19 @@ impl Store {
             .map(|(source, billed, list)| {
                 Ok(SourceSpend {
                     source,
-                    billed: dec(&billed)?,
-                    list: dec(&list)?,
+                    billed: exact(&billed)?,
+                    list: exact(&list)?,
                 })
             })
             .collect()
     }
 
     /// Billed and list totals of one PI or project in a period.
-    pub fn period_spend_of(&self, period: &str, scope: &SpendScope) -> Result<(Decimal, Decimal)> {
+    pub fn period_spend_of(
+        &self,
+        period: &str,
+        scope: &SpendScope,
+    ) -> Result<(ExactSum, ExactSum)> {
         let (cond, key) = match scope {
             SpendScope::Pi(e) => (format!("lower({EFFECTIVE_PI}) = lower(?2)"), e),
             SpendScope::Project(p) => (format!("{EFFECTIVE_PROJECT} = ?2"), p),
@@ -99,7 +103,7 @@ impl Store {
             .conn
             .prepare_cached(&sql)?
             .query_row(params![period, key], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((dec(&billed)?, dec(&list)?))
+        Ok((exact(&billed)?, exact(&list)?))
     }
 }
 
@@ -112,8 +116,8 @@ mod tests {
     use ocb_core::charge::{ChargeFields, ReviewState};
     use std::str::FromStr;
 
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).expect("decimal")
+    fn d(s: &str) -> ExactSum {
+        ExactSum::from_str(s).expect("decimal")
     }
 
     fn import(s: &mut Store, source: &str, rows: &[(&str, &str, Option<&str>, &str, ReviewState)]) {
@@ -126,8 +130,8 @@ mod tests {
             }
             let fields = ChargeFields {
                 billing_period_start: format!("{period}-01T00:00:00Z").into(),
-                billed_cost: d(billed),
-                list_cost: list.map(d),
+                billed_cost: billed.parse().expect("decimal"),
+                list_cost: list.map(|l| l.parse().expect("decimal")),
                 resource_id: Some(format!("{source}{i}")),
                 ..Default::default()
             };

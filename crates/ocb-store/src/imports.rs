@@ -7,18 +7,19 @@
 
 use crate::audit::{self, AuditEvent};
 use crate::bulk_journal::BulkJournal;
+use crate::busy::{Beacon, BeaconFile};
 use crate::charge_insert::{
     reasons_json, Inserter, PreparedCharge, Written, CONTENT as CONTENT_OPTIONAL,
 };
-use crate::decimal::dec;
+use crate::decimal::exact;
 use crate::writeback::Writeback;
 use crate::{map_busy, periods, sources, Actor, Result, Store, StoreError};
 use ocb_core::charge::{Hash128, NewCharge, ReviewState};
+use ocb_core::exact::ExactSum;
 use ocb_core::flags::FlagReason;
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::reimport::SystemReview;
 use ocb_core::source::ImportMode;
-use ocb_core::Decimal;
 use rusqlite::{params, Connection, ToSql, Transaction};
 
 use serde::Serialize;
@@ -62,18 +63,57 @@ pub struct ImportTotals {
     pub rejected: u64,
     /// Existing charges soft-removed (not rows).
     pub removed: u64,
+    /// Valid rows not imported because the file was refused (0 for a committed import), so
+    /// that `rows_read = inserted + updated + unchanged + rejected + refused` always holds.
+    pub refused: u64,
     /// Rows whose resulting charge is held for review (pending or rejected).
     pub flagged_rows: u64,
     /// Exact sum of their billed cost.
-    #[serde(serialize_with = "as_text")]
-    pub flagged_cost: Decimal,
+    pub flagged_cost: ExactSum,
     /// Exact sum of BilledCost of stored rows.
-    #[serde(serialize_with = "as_text")]
-    pub total_cost: Decimal,
+    pub total_cost: ExactSum,
 }
 
-fn as_text<S: serde::Serializer>(d: &Decimal, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&d.to_string())
+impl ImportTotals {
+    /// The figures of a refused import: nothing was written, so the rows that would have been
+    /// inserted, updated or kept count as refused, and no charge was removed or flagged.
+    pub fn refuse(&mut self) {
+        self.refused += self.inserted + self.updated + self.unchanged;
+        self.inserted = 0;
+        self.updated = 0;
+        self.unchanged = 0;
+        self.removed = 0;
+        self.flagged_rows = 0;
+        self.flagged_cost = ExactSum::ZERO;
+        self.total_cost = ExactSum::ZERO;
+    }
+
+    /// Totals from the seven stored counters (column order of [`counters`]).
+    pub(crate) fn from_counters(
+        [rows_read, inserted, updated, unchanged, rejected, removed, flagged_rows]: [u64; 7],
+        flagged_cost: ExactSum,
+        total_cost: ExactSum,
+    ) -> Self {
+        Self {
+            rows_read,
+            inserted,
+            updated,
+            unchanged,
+            rejected,
+            removed,
+            // Not stored: only a refused import has such rows, and it stores nothing else.
+            refused: rows_read.saturating_sub(inserted + updated + unchanged + rejected),
+            flagged_rows,
+            flagged_cost,
+            total_cost,
+        }
+    }
+
+    /// Whether the counts add up (`db check`).
+    pub fn reconciles(&self) -> bool {
+        self.rows_read
+            == self.inserted + self.updated + self.unchanged + self.rejected + self.refused
+    }
 }
 
 /// Counters of one period of an import (`(unknown)` for rejected records without a period).
@@ -246,7 +286,7 @@ impl Store {
         // turns checks back on after the transaction ends, however it ends.
         let fk_guard = ForeignKeysOff::new(&self.conn)?;
         let solo = self.solo_imports && self.path.as_os_str() != ":memory:";
-        let journal = BulkJournal::enter(&self.conn, solo, self.busy_timeout);
+        let journal = BulkJournal::enter(&self.conn, solo, &self.waiting);
         let tx = Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(map_busy)?;
         let source_id = match sources::find_id(&tx, &header.source)? {
@@ -262,7 +302,16 @@ impl Store {
             )?,
         };
         let import_id = insert_import_row(&tx, header, actor, &started, Some(source_id), None)?;
+        let beacon = Beacon {
+            import_id,
+            uuid: header.uuid.clone(),
+            source: header.source.clone(),
+            filename: header.filename.clone(),
+            pid: std::process::id(),
+            started_at: started.clone(),
+        };
         Ok(ImportWriter {
+            beacon: BeaconFile::publish(&self.path, &beacon),
             tx,
             import_id,
             source_id,
@@ -383,19 +432,11 @@ struct RawTotals([i64; 7], String, String);
 
 impl RawTotals {
     fn into_totals(self) -> Result<ImportTotals> {
-        let [rows_read, inserted, updated, unchanged, rejected, removed, flagged_rows] =
-            self.0.map(|v| v as u64);
-        Ok(ImportTotals {
-            rows_read,
-            inserted,
-            updated,
-            unchanged,
-            rejected,
-            removed,
-            flagged_rows,
-            flagged_cost: dec(&self.1)?,
-            total_cost: dec(&self.2)?,
-        })
+        Ok(ImportTotals::from_counters(
+            self.0.map(|v| v as u64),
+            exact(&self.1)?,
+            exact(&self.2)?,
+        ))
     }
 }
 
@@ -513,6 +554,9 @@ fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result
 /// The open write transaction of one import. Dropping it without [`ImportWriter::commit`] rolls
 /// everything back.
 pub struct ImportWriter<'a> {
+    // Before `tx`: removed while this import still holds the write lock, so it never removes
+    // the beacon of the writer after it.
+    beacon: Option<BeaconFile>,
     tx: Transaction<'a>,
     import_id: i64,
     source_id: i64,
@@ -564,7 +608,7 @@ const CONTENT_NAMES: &[&str] = CONTENT_OPTIONAL;
 fn content_values(c: &NewCharge) -> [Option<String>; 29] {
     let f = &c.fields;
     let a = &c.attribution;
-    let d = |v: Option<Decimal>| v.map(|d| d.to_string());
+    let d = |v: Option<ocb_core::Decimal>| v.map(|d| d.to_string());
     [
         Some(f.billing_period_start.to_string()),
         f.billing_period_end.as_deref().map(str::to_owned),
@@ -829,6 +873,7 @@ impl ImportWriter<'_> {
                 }),
             },
         )?;
+        self.beacon = None;
         self.tx.commit().map_err(map_busy)?;
         Ok(self.import_id)
     }

@@ -27,6 +27,7 @@ mod browse_index_query;
 mod browse_index_tests;
 mod browse_logs;
 mod bulk_journal;
+mod busy;
 mod charge_insert;
 mod charges;
 mod charts;
@@ -34,6 +35,8 @@ mod decimal;
 mod email_log;
 mod imports;
 mod journal_exports;
+#[cfg(test)]
+mod lock_tests;
 mod migrate;
 mod pattern_test;
 mod periods;
@@ -55,12 +58,13 @@ pub use browse::{
     ProjectRow, SortKey, StatusFilter,
 };
 pub use browse_index::{BrowseIndex, PeriodKey};
+pub use busy::Notice as WaitNotice;
 pub use browse_index_query::IndexFigures;
 pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow};
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use charts::{SourceSpend, SpendScope};
-pub use decimal::dec;
+pub use decimal::{dec, exact};
 pub use email_log::{EmailLogEntry, StoredEmailLog};
 pub use imports::{
     ExistingCharge, FailedImport, ImportHeader, ImportRecord, ImportSummary, ImportTotals,
@@ -123,6 +127,16 @@ pub enum StoreError {
     /// Stored data that cannot be read back (a bug or manual edit).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A stored amount beyond the range ingest accepts, kept by a version before the check.
+    #[error("charge {charge_id} of {period} has the amount {value}, beyond the accepted range (below 100,000,000,000,000); reject it in review, or correct the file and re-import it (`db check` lists every such charge)")]
+    AmountOutOfRange {
+        /// The charge.
+        charge_id: i64,
+        /// Its period.
+        period: String,
+        /// The amount as stored.
+        value: String,
+    },
 }
 
 /// Crate result.
@@ -183,7 +197,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     clock: fn() -> DateTime<Utc>,
-    busy_timeout: std::time::Duration,
+    /// How this connection waits for other writers (`busy.rs`).
+    waiting: std::sync::Arc<busy::Waiting>,
     /// See [`Store::allow_solo_imports`].
     solo_imports: bool,
 }
@@ -191,7 +206,19 @@ pub struct Store {
 impl Store {
     /// Opens (and in [`OpenMode::Create`] creates and migrates) the database at `path`.
     pub fn open(path: &Path, mode: OpenMode, busy_timeout_ms: u64) -> Result<Self> {
-        let conn = match mode {
+        Self::open_announcing(path, mode, busy_timeout_ms, None)
+    }
+
+    /// [`Store::open`], sending a line to `notice` whenever it waits a moment for another
+    /// process that holds the database (opening waits too: while an import runs alone with the
+    /// bulk journal, nothing else can read). The CLI prints the line; see [`Store::on_wait`].
+    pub fn open_announcing(
+        path: &Path,
+        mode: OpenMode,
+        busy_timeout_ms: u64,
+        notice: Option<WaitNotice>,
+    ) -> Result<Self> {
+        let mut conn = match mode {
             OpenMode::Create => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -208,14 +235,17 @@ impl Store {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?,
         };
-        conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
+        let waiting = busy::Waiting::new(path, std::time::Duration::from_millis(busy_timeout_ms));
+        if let Some(notice) = notice {
+            waiting.set_notice(notice);
+        }
+        waiting.install(&mut conn)?;
         if mode == OpenMode::Create {
             // 16 KiB pages for a new database (ignored for an existing one): a million-row import
             // writes a quarter of the WAL frames, checksums and page splits of 4 KiB pages, and
             // spends a third less time in the kernel.
             conn.pragma_update(None, "page_size", 16384)?;
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(map_busy)?;
+            ensure_wal(&conn, &waiting)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -226,7 +256,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             clock: Utc::now,
-            busy_timeout: std::time::Duration::from_millis(busy_timeout_ms),
+            waiting,
             solo_imports: false,
         };
         match mode {
@@ -243,6 +273,13 @@ impl Store {
         self.solo_imports = true;
     }
 
+    /// Sends a line to `notice` whenever this store has waited a moment for another process
+    /// that holds the database's write lock (`waiting for import 42 (AWS, …) to finish…`). The
+    /// CLI prints it; without a notice the store waits silently.
+    pub fn on_wait(&self, notice: impl FnMut(&str) + Send + 'static) {
+        self.waiting.set_notice(Box::new(notice));
+    }
+
     /// An in-memory database (tests, dry runs against a database that does not exist yet).
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory()?;
@@ -253,7 +290,7 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             clock: Utc::now,
-            busy_timeout: std::time::Duration::ZERO,
+            waiting: busy::Waiting::new(Path::new(":memory:"), std::time::Duration::ZERO),
             solo_imports: false,
         })
     }
@@ -270,6 +307,20 @@ impl Store {
 
     pub(crate) fn now(&self) -> String {
         stamp((self.clock)())
+    }
+
+    /// Whether `path` is this database's file or one of SQLite's files beside it (`-wal`,
+    /// `-shm`, `-journal`). Such a file must never be read as an import: closing a descriptor
+    /// of it would drop this process's locks on the database (see `writeback.rs`).
+    pub fn is_database_file(&self, path: &Path) -> bool {
+        let Ok(input) = std::fs::metadata(path) else {
+            return false;
+        };
+        ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::metadata(&name).is_ok_and(|m| same_file(&m, &input))
+        })
     }
 
     /// `PRAGMA integrity_check` and `foreign_key_check`; returns the problems found.
@@ -292,8 +343,70 @@ impl Store {
         for row in fk {
             problems.push(row?);
         }
+        problems.extend(self.out_of_range_amounts()?);
         Ok(problems)
     }
+
+    /// Charges whose amounts are beyond the range ingest accepts: only a version before that
+    /// check could store them, and statements and journals of their period refuse to run until
+    /// they are rejected in review or corrected (see `ocb_core::amount::MAX_AMOUNT`).
+    fn out_of_range_amounts(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, period, billed_cost, list_cost, contracted_cost, effective_cost FROM charges
+             WHERE dec_out_of_range(billed_cost) OR dec_out_of_range(list_cost)
+                OR dec_out_of_range(contracted_cost) OR dec_out_of_range(effective_cost)
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let costs: Vec<Option<String>> = (2..6).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+            let shown = costs.into_iter().flatten().collect::<Vec<_>>().join(", ");
+            Ok(format!(
+                "charge {} of {} has amounts beyond the accepted range (below 100,000,000,000,000): {shown}; reject it in review or correct and re-import it",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Puts the database in WAL mode unless it is already.
+///
+/// A database is in rollback-journal mode while a CLI import runs alone (`bulk_journal.rs`);
+/// switching it back needs that import to end. SQLite reports such a lock conflict at once,
+/// without its busy handler, when the switch would have to upgrade a read lock (a deadlock
+/// guard), so the switch is retried here within the same timeout.
+fn ensure_wal(conn: &Connection, waiting: &busy::Waiting) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut announced = false;
+    let mut attempt = 0;
+    loop {
+        let mode = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))
+            .and_then(|m| match m.eq_ignore_ascii_case("wal") {
+                true => Ok(m),
+                false => conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)),
+            });
+        match mode.map_err(map_busy) {
+            Err(StoreError::Busy)
+                if waiting.wait_once(started.elapsed(), attempt, &mut announced) =>
+            {
+                attempt = attempt.saturating_add(1);
+            }
+            other => return other.map(drop),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// RFC 3339 UTC text as stored.

@@ -1,10 +1,10 @@
 //! Billing periods: creation, transitions with their guards, notes and history (SPEC §6).
 
 use crate::audit::{self, AuditEvent};
-use crate::decimal::dec;
+use crate::decimal::exact;
 use crate::{map_busy, Actor, Result, Store, StoreError};
+use ocb_core::exact::ExactSum;
 use ocb_core::period::{check_transition, Period, PeriodAction, PeriodStatus, TransitionCheck};
-use ocb_core::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 
@@ -39,13 +39,13 @@ pub struct PeriodInfo {
     /// Charge-change counter.
     pub change_counter: i64,
     /// Exact sum of billable charges.
-    pub billable_total: Decimal,
+    pub billable_total: ExactSum,
     /// Billable charges.
     pub billable_count: i64,
     /// Charges in the review queue.
     pub flagged_count: i64,
     /// Exact sum of queued charges.
-    pub flagged_total: Decimal,
+    pub flagged_total: ExactSum,
     /// Statements state: `current`, `out of date` or `none`.
     pub statements: String,
     /// The newest note.
@@ -148,7 +148,7 @@ fn add_note(conn: &Connection, at: &str, actor: &Actor, p: &str, text: &str) -> 
 }
 
 /// Billable total/count and queue count/total of one period.
-pub(crate) fn figures(conn: &Connection, p: &str) -> Result<(Decimal, i64, i64, Decimal)> {
+pub(crate) fn figures(conn: &Connection, p: &str) -> Result<(ExactSum, i64, i64, ExactSum)> {
     let sql = format!(
         "SELECT dec_sum(CASE WHEN {BILLABLE} THEN billed_cost END),
                 count(CASE WHEN {BILLABLE} THEN 1 END),
@@ -159,7 +159,7 @@ pub(crate) fn figures(conn: &Connection, p: &str) -> Result<(Decimal, i64, i64, 
     let (bt, bc, fc, ft): (String, i64, i64, String) = conn
         .prepare_cached(&sql)?
         .query_row([p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    Ok((dec(&bt)?, bc, fc, dec(&ft)?))
+    Ok((exact(&bt)?, bc, fc, exact(&ft)?))
 }
 
 pub(crate) fn statements_state(conn: &Connection, p: &str, counter: i64) -> Result<String> {
@@ -229,10 +229,10 @@ impl Store {
                     finalized_by: r.get(9)?,
                     change_counter: r.get(10)?,
                     latest_note: r.get(11)?,
-                    billable_total: Decimal::ZERO,
+                    billable_total: ExactSum::ZERO,
                     billable_count: 0,
                     flagged_count: 0,
-                    flagged_total: Decimal::ZERO,
+                    flagged_total: ExactSum::ZERO,
                     statements: String::new(),
                 })
             })?
@@ -353,10 +353,7 @@ impl Store {
             }
             PeriodAction::Finalize => {
                 if flagged > 0 {
-                    let amount = ocb_core::amount::MoneyDisplay {
-                        amount: flagged_total,
-                        currency: "$",
-                    };
+                    let amount = flagged_total.money("$");
                     return Err(StoreError::Refused(format!(
                         "Cannot finalize {p}: {flagged} charges still flagged for review ({amount})"
                     )));

@@ -9,7 +9,7 @@ use crate::charges::{filter_sql, ChargeFilter, EFFECTIVE_PI};
 use crate::decimal::dec;
 use crate::{map_busy, periods, Actor, Result, Store, StoreError};
 use ocb_core::attribution::is_valid_email;
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use rusqlite::{params, params_from_iter, Transaction};
 use serde::Serialize;
 use serde_json::json;
@@ -90,14 +90,9 @@ pub struct ReviewSummary {
     /// Charges skipped.
     pub skipped: u64,
     /// Exact billed total of the charges acted on.
-    #[serde(serialize_with = "as_text")]
-    pub total_amount: Decimal,
+    pub total_amount: ExactSum,
     /// Per charge.
     pub outcomes: Vec<ReviewOutcome>,
-}
-
-fn as_text<S: serde::Serializer>(d: &Decimal, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&d.to_string())
 }
 
 struct Target {
@@ -185,7 +180,7 @@ impl Store {
         let mut summary = ReviewSummary {
             acted: 0,
             skipped: 0,
-            total_amount: Decimal::ZERO,
+            total_amount: ExactSum::ZERO,
             outcomes: vec![],
         };
         let mut touched = BTreeSet::new();
@@ -359,7 +354,7 @@ mod tests {
     fn charge(i: u32, pi: Option<&str>, cost: &str) -> NewCharge {
         let fields = ChargeFields {
             billing_period_start: "2025-01-01T00:00:00Z".into(),
-            billed_cost: Decimal::from_str(cost).expect("decimal"),
+            billed_cost: ocb_core::Decimal::from_str(cost).expect("decimal"),
             resource_id: Some(format!("r{i}")),
             ..Default::default()
         };

@@ -3,10 +3,11 @@
 //! removals, run record, audit), stale marking on reopen, and the listings used for sending.
 
 use crate::audit::{self, AuditEvent};
-use crate::decimal::dec;
+use crate::decimal::{dec, exact as exact_sum};
 use crate::periods::{status_of, QUEUED};
 use crate::{map_busy, Actor, Result, Store, StoreError};
 use ocb_core::billing::BillableCharge;
+use ocb_core::exact::ExactSum;
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::Decimal;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -41,8 +42,7 @@ pub struct StoredStatement {
     #[serde(serialize_with = "as_text")]
     pub total_discount: Decimal,
     /// Exact Σ BilledCost.
-    #[serde(serialize_with = "as_text")]
-    pub total_exact: Decimal,
+    pub total_exact: ExactSum,
     /// Charges in the statement.
     pub charge_count: i64,
     /// Content hash.
@@ -71,7 +71,7 @@ pub struct GenerationSnapshot {
     /// Statements stored for the period.
     pub existing: Vec<StoredStatement>,
     /// Queued (flagged) charges excluded: count and exact sum.
-    pub excluded: (i64, Decimal),
+    pub excluded: (i64, ExactSum),
     /// First id free for new statements.
     pub next_id: i64,
 }
@@ -94,9 +94,9 @@ pub struct StatementUpsert {
     /// List total.
     pub total_list: Decimal,
     /// Exact amount.
-    pub total_exact: Decimal,
+    pub total_exact: ExactSum,
     /// Exact list.
-    pub total_list_exact: Decimal,
+    pub total_list_exact: ExactSum,
     /// Charges.
     pub charge_count: i64,
     /// Content hash.
@@ -170,7 +170,7 @@ fn read_statement(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredStatement, [
             total: Decimal::ZERO,
             total_list: Decimal::ZERO,
             total_discount: Decimal::ZERO,
-            total_exact: Decimal::ZERO,
+            total_exact: ExactSum::ZERO,
             charge_count: r.get(11)?,
             content_hash: r.get(12)?,
             pdf_path: PathBuf::from(pdf),
@@ -197,7 +197,7 @@ pub(crate) fn select_statements(
         s.total = dec(&total)?;
         s.total_list = dec(&list)?;
         s.total_discount = dec(&discount)?;
-        s.total_exact = dec(&exact)?;
+        s.total_exact = exact_sum(&exact)?;
         Ok(s)
     })
     .collect()
@@ -294,7 +294,7 @@ impl Store {
             counter,
             charges,
             existing,
-            excluded: (count, dec(&sum)?),
+            excluded: (count, exact_sum(&sum)?),
             next_id,
         })
     }

@@ -12,7 +12,7 @@
 //! [`MAX_INDEXES`] periods.
 
 use crate::error::AppError;
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use ocb_store::{BrowseIndex, PeriodKey, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ type Slot = Arc<Mutex<Option<Arc<BrowseIndex>>>>;
 type Slots = (u64, HashMap<String, (u64, Slot)>);
 
 /// Billable total and count, queue count and total.
-pub type Figures = (Decimal, i64, i64, Decimal);
+pub type Figures = (ExactSum, i64, i64, ExactSum);
 
 /// See the module documentation.
 #[derive(Default)]

@@ -9,6 +9,8 @@
 
 use crate::charts::{self, Series};
 use crate::error::AppError;
+use ocb_core::amount::Rounding;
+use ocb_core::exact::ExactSum;
 use ocb_core::Decimal;
 use ocb_store::{SourceSpend, SpendScope, Store};
 use serde_json::{json, Value};
@@ -19,7 +21,7 @@ use std::sync::Mutex;
 #[derive(Clone)]
 enum Figures {
     BySource(Vec<SourceSpend>),
-    Totals(Decimal, Decimal),
+    Totals(ExactSum, ExactSum),
 }
 
 /// Bound on cached entries (PI and project pages add one per person and period viewed).
@@ -72,6 +74,27 @@ impl ChartCache {
     }
 }
 
+/// A figure as the chart draws it: cents as a `Decimal`. Only bar heights and hover titles use
+/// it; the table beside every chart shows the exact figures. (A total beyond `Decimal`, which only
+/// amounts stored before the range check could form, draws at `Decimal`'s bound.)
+fn drawn(e: ExactSum) -> Decimal {
+    e.cents(Rounding::HalfEven)
+}
+
+fn drawn_all(values: &[ExactSum]) -> Vec<Decimal> {
+    values.iter().map(|v| drawn(*v)).collect()
+}
+
+fn drawn_series(series: &[(String, Vec<ExactSum>)]) -> Vec<Series> {
+    series
+        .iter()
+        .map(|(name, values)| Series {
+            name: name.clone(),
+            values: drawn_all(values),
+        })
+        .collect()
+}
+
 /// Ranges offered on the dashboard (months); 12 is the default.
 pub const RANGES: [u32; 3] = [6, 12, 24];
 
@@ -101,37 +124,39 @@ pub fn dashboard(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let series: Vec<Series> = names
+    let series: Vec<(String, Vec<ExactSum>)> = names
         .iter()
-        .map(|n| Series {
-            name: n.clone(),
-            values: by_period
-                .iter()
-                .map(|rows| {
-                    rows.iter()
-                        .find(|r| &r.source == n)
-                        .map_or(Decimal::ZERO, |r| r.billed)
-                })
-                .collect(),
+        .map(|n| {
+            (
+                n.clone(),
+                by_period
+                    .iter()
+                    .map(|rows| {
+                        rows.iter()
+                            .find(|r| &r.source == n)
+                            .map_or(ExactSum::ZERO, |r| r.billed)
+                    })
+                    .collect(),
+            )
         })
         .collect();
-    let billed: Vec<Decimal> = by_period
+    let billed: Vec<ExactSum> = by_period
         .iter()
         .map(|rows| rows.iter().map(|r| r.billed).sum())
         .collect();
-    let list: Vec<Decimal> = by_period
+    let list: Vec<ExactSum> = by_period
         .iter()
         .map(|rows| rows.iter().map(|r| r.list).sum())
         .collect();
     let labels: Vec<String> = periods.iter().map(|(p, _)| p.clone()).collect();
-    let money = |d: Decimal| crate::view::money(currency, d);
+    let money = |d: ExactSum| crate::view::money(currency, d);
     let rows: Vec<Value> = labels
         .iter()
         .enumerate()
         .map(|(i, p)| {
             json!({
                 "period": p,
-                "sources": series.iter().map(|s| money(s.values[i])).collect::<Vec<_>>(),
+                "sources": series.iter().map(|(_, values)| money(values[i])).collect::<Vec<_>>(),
                 "billed": money(billed[i]), "list": money(list[i]), "subsidy": money(list[i] - billed[i]),
             })
         })
@@ -139,8 +164,8 @@ pub fn dashboard(
     Ok(json!({
         "months": months,
         "ranges": RANGES,
-        "spend_svg": charts::stacked_bars("chart-spend", "Monthly spend by source", &labels, &series, currency),
-        "subsidy_svg": charts::list_vs_billed("chart-subsidy", "List price vs billed (subsidy value)", &labels, &list, &billed, currency),
+        "spend_svg": charts::stacked_bars("chart-spend", "Monthly spend by source", &labels, &drawn_series(&series), currency),
+        "subsidy_svg": charts::list_vs_billed("chart-subsidy", "List price vs billed (subsidy value)", &labels, &drawn_all(&list), &drawn_all(&billed), currency),
         "sources": names,
         "rows": rows,
     }))
@@ -181,9 +206,9 @@ pub fn trend(
     let labels: Vec<String> = periods.iter().map(|(p, _)| p.clone()).collect();
     let series = [Series {
         name: "Billed".into(),
-        values: billed.clone(),
+        values: drawn_all(&billed),
     }];
-    let money = |d: Decimal| crate::view::money(currency, d);
+    let money = |d: ExactSum| crate::view::money(currency, d);
     let rows: Vec<Value> = labels
         .iter()
         .enumerate()

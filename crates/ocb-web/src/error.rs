@@ -65,6 +65,9 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound(m) => Self::not_found(m),
             StoreError::Refused(m) => Self::new(StatusCode::CONFLICT, m),
+            e @ StoreError::AmountOutOfRange { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
             StoreError::Busy => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The database is busy; try again in a moment.",

@@ -113,7 +113,7 @@ impl AppState {
     }
 
     /// Formats an amount with the configured currency (rounded half-even to cents).
-    pub fn money(&self, amount: ocb_core::Decimal) -> String {
+    pub fn money(&self, amount: impl Into<ocb_core::exact::ExactSum>) -> String {
         crate::view::money(&self.config.currency, amount)
     }
 }

@@ -7,13 +7,14 @@ use crate::state::AppState;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use ocb_config::Role;
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use ocb_store::Store;
 use serde_json::{json, Value};
 
-/// Formats money with the currency, rounded half-even to cents: `$20,227.00`.
-pub fn money(currency: &str, amount: Decimal) -> String {
-    ocb_core::amount::MoneyDisplay { amount, currency }.to_string()
+/// Formats money with the currency, rounded half-even to cents: `$20,227.00`. Exact totals of
+/// any size are shown whole (an `ExactSum` may exceed `Decimal`).
+pub fn money(currency: &str, amount: impl Into<ExactSum>) -> String {
+    amount.into().money(currency)
 }
 
 /// What a page handler knows about the request besides its own parameters.
@@ -28,7 +29,7 @@ pub struct PageCtx {
 
 impl PageCtx {
     /// Money with the configured currency.
-    pub fn money(&self, d: Decimal) -> String {
+    pub fn money(&self, d: impl Into<ExactSum>) -> String {
         money(&self.currency, d)
     }
 
@@ -251,6 +252,9 @@ mod tests {
 
     #[test]
     fn money_rounds_half_even_with_separators() {
-        assert_eq!(money("$", "20227.005".parse().expect("dec")), "$20,227.00");
+        assert_eq!(
+            money("$", "20227.005".parse::<ExactSum>().expect("dec")),
+            "$20,227.00"
+        );
     }
 }

@@ -53,10 +53,21 @@ impl Ctx {
 
     /// Opens (creating and migrating on first use) the database.
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open(
-            &self.config.database.path,
-            OpenMode::Create,
+        self.open_store(&self.config.database.path, OpenMode::Create)
+    }
+
+    /// A command that waits for another process's import says so on stderr (SPEC §5.10), even
+    /// with `--json` (stdout stays one document); `--quiet` keeps it silent.
+    fn open_store(&self, path: &std::path::Path, mode: OpenMode) -> Result<Store, CliError> {
+        let notice: Option<ocb_store::WaitNotice> = match self.global.quiet {
+            true => None,
+            false => Some(Box::new(|line: &str| eprintln!("{line}"))),
+        };
+        Ok(Store::open_announcing(
+            path,
+            mode,
             self.config.database.busy_timeout_ms,
+            notice,
         )?)
     }
 
@@ -66,11 +77,7 @@ impl Ctx {
         if !path.exists() {
             return Ok(None);
         }
-        Ok(Some(Store::open(
-            path,
-            OpenMode::ReadOnly,
-            self.config.database.busy_timeout_ms,
-        )?))
+        Ok(Some(self.open_store(path, OpenMode::ReadOnly)?))
     }
 
     /// The review settings in effect (SPEC §4.5): the database override of each pattern list
@@ -95,12 +102,8 @@ impl Ctx {
     }
 
     /// Formats an amount with the configured currency.
-    pub fn money(&self, amount: ocb_core::Decimal) -> String {
-        ocb_core::amount::MoneyDisplay {
-            amount,
-            currency: &self.config.currency,
-        }
-        .to_string()
+    pub fn money(&self, amount: impl Into<ocb_core::exact::ExactSum>) -> String {
+        amount.into().money(&self.config.currency)
     }
 
     /// Show progress bars?

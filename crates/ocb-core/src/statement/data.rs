@@ -5,6 +5,7 @@
 use super::{lifecycle, percent_display, Figures, ServiceRow, StatementFigures};
 use crate::amount::{MoneyDisplay, Rounding};
 use crate::billing::BillableCharge;
+use crate::exact::ExactSum;
 use crate::period::Period;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -50,9 +51,9 @@ pub struct StatementMeta<'a> {
 }
 
 /// `{exact, amount, display}` of an exact and a rounded amount.
-pub fn money_json(exact: Decimal, rounded: Decimal, currency: &str) -> Value {
+pub fn money_json(exact: impl Into<ExactSum>, rounded: Decimal, currency: &str) -> Value {
     json!({
-        "exact": exact.to_string(),
+        "exact": exact.into().to_string(),
         "amount": rounded.to_string(),
         "display": MoneyDisplay { amount: rounded, currency }.to_string(),
     })
@@ -130,7 +131,11 @@ fn charge_json(c: &BillableCharge, settings: &DataSettings<'_>) -> Value {
         "fund_org": c.fund_org,
         "source": c.source,
         "list": money_json(c.list_or_billed(), list, settings.currency),
-        "discount": money_json(c.list_or_billed() - c.billed_cost, list - amount, settings.currency),
+        "discount": money_json(
+            ExactSum::from(c.list_or_billed()) - c.billed_cost.into(),
+            list - amount,
+            settings.currency,
+        ),
         "amount": money_json(c.billed_cost, amount, settings.currency),
         "list_is_fallback": c.list_cost.is_none(),
     })

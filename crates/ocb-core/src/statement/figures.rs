@@ -4,6 +4,7 @@
 //! amount of the already-rounded figures. Several fund/orgs of one project stay separate groups.
 
 use crate::billing::{BillingLine, NO_PROJECT};
+use crate::exact::ExactSum;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -15,9 +16,9 @@ pub struct Figures {
     /// Σ of rounded line amounts.
     pub amount: Decimal,
     /// Exact Σ of list prices (ListCost, else BilledCost).
-    pub list_exact: Decimal,
+    pub list_exact: ExactSum,
     /// Exact Σ of BilledCost.
-    pub amount_exact: Decimal,
+    pub amount_exact: ExactSum,
 }
 
 impl Figures {
@@ -41,7 +42,7 @@ impl Figures {
     }
 
     /// Exact list − exact amount.
-    pub fn discount_exact(&self) -> Decimal {
+    pub fn discount_exact(&self) -> ExactSum {
         self.list_exact - self.amount_exact
     }
 

@@ -1,10 +1,8 @@
 //! The terminal form of a validate report (SPEC §3.8).
 
 use super::FileReport;
-use ocb_core::amount::MoneyDisplay;
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use std::fmt::Write as _;
-use std::str::FromStr;
 
 /// Renders a report: a header line, one line per rule (`PASS|FAIL|WARN  ID name  count`) with
 /// the examples of failing and warning rules, the periods with rows and billed totals (rounded
@@ -52,10 +50,9 @@ pub fn render_human(report: &FileReport, currency: &str) -> String {
     if !report.periods.is_empty() {
         out.push_str("Periods:\n");
         for p in &report.periods {
-            let total = Decimal::from_str(&p.billed_total).unwrap_or_default();
-            let money = MoneyDisplay {
-                amount: total,
-                currency,
+            let money = match p.billed_total.parse::<ExactSum>() {
+                Ok(total) => total.money(currency),
+                Err(_) => p.billed_total.clone(),
             };
             let _ = writeln!(out, "  {}  {} rows  {money}", p.period, p.rows);
         }

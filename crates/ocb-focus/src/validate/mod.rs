@@ -12,9 +12,9 @@ mod rules;
 use crate::reader::FocusReader;
 use crate::row::RowResult;
 use ocb_core::attribution::TagMapping;
+use ocb_core::exact::ExactSum;
 use ocb_core::flags::ReviewRules;
 use ocb_core::period::Period;
-use ocb_core::Decimal;
 use rules::Tally;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -141,7 +141,9 @@ pub fn validate_path(path: &Path, options: &ValidateOptions) -> FileReport {
     tally.into_report(path, kind, rows, periods)
 }
 
-type Periods = BTreeMap<Period, (u64, Decimal)>;
+/// Rows and exact billed total per period: an `ExactSum`, because the amounts of a file may
+/// sum beyond `Decimal` (issue 15: ten accepted amounts made `validate` panic).
+type Periods = BTreeMap<Period, (u64, ExactSum)>;
 
 fn read_all(mut reader: FocusReader, tally: &mut Tally<'_>) -> (u64, Periods) {
     tally.columns(reader.columns());

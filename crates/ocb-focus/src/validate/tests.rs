@@ -1,6 +1,7 @@
 //! Tests of the validate rules and report shapes.
 
 use super::*;
+use ocb_core::exact::ExactSum;
 use rstest::rstest;
 use std::path::PathBuf;
 
@@ -74,10 +75,10 @@ fn focus_sample_strict_reports_tags_and_format_findings() {
     );
     assert_eq!(rule(&r, "W5").count, 1, "the Id column");
     assert_eq!(rule(&r, "L6").count, 289, "NULL tags");
-    let total: Decimal = r
+    let total: ExactSum = r
         .periods
         .iter()
-        .map(|p| p.billed_total.parse::<Decimal>().expect("decimal"))
+        .map(|p| p.billed_total.parse::<ExactSum>().expect("decimal"))
         .sum();
     assert_eq!(total.to_string(), "20.52022672899");
     assert_eq!(r.periods[1].billed_total, "0.24000000000");
@@ -326,4 +327,50 @@ fn human_output_lists_rules_examples_periods_and_result() {
         text.ends_with("Result: FAIL (1 rules failed, 0 warnings)\n"),
         "{text}"
     );
+}
+
+/// Issue 15, item 2: ten amounts of 28 nines, each accepted alone, overflowed the period sum
+/// (`validate` and `validate --strict` exited 101 with a backtrace). Such amounts are now beyond
+/// the accepted range: each is a row error naming its line and column, and nothing panics.
+#[test]
+fn amounts_whose_sums_could_overflow_are_row_errors() {
+    let nines = "9999999999999999999999999999";
+    let rows: Vec<String> = (0..10)
+        .map(|_| format!("2025-01-01,,,{nines},,{TAGS}"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let (_dir, path) = lite_file(&rows);
+    for options in [ValidateOptions::default(), strict()] {
+        let r = validate_path(&path, &options);
+        let l4 = rule(&r, "L4");
+        assert_eq!(
+            (l4.status.as_str(), l4.count),
+            ("fail", 10),
+            "{}",
+            render_human(&r, "$")
+        );
+        assert_eq!(l4.examples[0].line.as_deref(), Some("line 2"));
+        assert_eq!(l4.examples[0].column.as_deref(), Some("BilledCost"));
+        assert!(
+            l4.examples[0].message.contains("out of range"),
+            "{:?}",
+            l4.examples[0]
+        );
+    }
+}
+
+/// The largest accepted amounts, many of them at fine scales, sum exactly.
+#[test]
+fn period_totals_of_the_largest_amounts_are_exact() {
+    let big = "99999999999999.99999999999999";
+    let mut rows: Vec<String> = (0..10)
+        .map(|_| format!("2025-01-01,,,{big},,{TAGS}"))
+        .collect();
+    rows.push(format!("2025-01-01,,,0.0000000000001,,{TAGS}"));
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let (_dir, path) = lite_file(&rows);
+    let r = validate_path(&path, &ValidateOptions::default());
+    assert!(r.passed(), "{}", render_human(&r, "$"));
+    assert_eq!(r.periods[0].billed_total, "1000000000000000.00000000000000");
+    assert!(render_human(&r, "$").contains("$1,000,000,000,000,000.00"));
 }

@@ -327,7 +327,7 @@ pub async fn detail(
         let row = s.charge(id)?.ok_or_else(|| AppError::not_found(format!("Charge {id} not found")))?;
         let removed = get("removed_at").is_some();
         let state = get("review_state").unwrap_or_default();
-        let billed = get("billed_cost").and_then(|b| b.parse().ok()).map(|d| ctx.money(d));
+        let billed = get("billed_cost").and_then(|b| b.parse::<ocb_core::exact::ExactSum>().ok()).map(|d| ctx.money(d));
         Ok(json!({
             "title": format!("Charge {id}"),
             "id": id,

@@ -169,7 +169,7 @@ pub(crate) fn export_response(o: ocb_journal::ExportOutcome) -> Response {
 fn log_row(ctx: &crate::view::PageCtx, r: &ocb_store::StoredJournalExport) -> serde_json::Value {
     let money = |s: &Option<String>| {
         s.as_deref()
-            .and_then(|v| v.parse().ok())
+            .and_then(|v| v.parse::<ocb_core::exact::ExactSum>().ok())
             .map(|d| ctx.money(d))
     };
     json!({

@@ -135,7 +135,7 @@ fn describe(e: &StatementsError) -> String {
 }
 
 fn money(st: &AppState, s: &str) -> String {
-    st.money(s.parse().unwrap_or_default())
+    st.money(s.parse::<ocb_core::exact::ExactSum>().unwrap_or_default())
 }
 
 fn generation_text(st: &AppState, r: &GenerationReport) -> String {

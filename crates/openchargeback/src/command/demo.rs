@@ -193,7 +193,12 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         "  statements: {} final PDFs for {} PIs, total {}; {} emails written (dev mode)",
         generated.projects,
         generated.pis,
-        ctx.money(generated.total.parse().unwrap_or_default()),
+        ctx.money(
+            generated
+                .total
+                .parse::<ocb_core::exact::ExactSum>()
+                .unwrap_or_default()
+        ),
         emails.sent
     );
     println!();
@@ -216,7 +221,7 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
                 j.debit_total
                     .as_deref()
                     .unwrap_or("0")
-                    .parse()
+                    .parse::<ocb_core::exact::ExactSum>()
                     .unwrap_or_default()
             )
         );

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: ExportJournalArgs) -> Result<ExitCode, CliError> {
             "Format: {}  Rows: {}  Charges: {}",
             r.format, r.row_count, r.charge_count
         );
-        let money = |s: &str| ctx.money(s.parse().unwrap_or_default());
+        let money = |s: &str| ctx.money(s.parse::<ocb_core::exact::ExactSum>().unwrap_or_default());
         println!("Net charge: {}", money(&r.total));
         if let (Some(d), Some(c)) = (&r.debit_total, &r.credit_total) {
             println!("Debits: {}  Credits: {}", money(d), money(c));

@@ -61,7 +61,11 @@ impl ocb_statements::Progress for Bar {
 }
 
 fn money_text(ctx: &Ctx, amount: &str) -> String {
-    ctx.money(amount.parse().unwrap_or_default())
+    ctx.money(
+        amount
+            .parse::<ocb_core::exact::ExactSum>()
+            .unwrap_or_default(),
+    )
 }
 
 fn print_generation(ctx: &Ctx, r: &GenerationReport, emails: Option<&SendReport>) {

@@ -4,7 +4,7 @@ use crate::cli::ShowArgs;
 use crate::context::Ctx;
 use crate::error::CliError;
 use crate::output::Table;
-use ocb_core::Decimal;
+use ocb_core::exact::ExactSum;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode, CliError> {
         ));
     }
     let rows = store.pi_summary(&args.pi_email, &args.period.to_string())?;
-    let total: Decimal = rows.iter().map(|r| r.billable).sum();
+    let total: ExactSum = rows.iter().map(|r| r.billable).sum();
     if ctx.global.json {
         super::print_json(&json!({"items": rows, "total": total.to_string()}));
         return Ok(ExitCode::SUCCESS);
