@@ -58,9 +58,9 @@ pub use browse::{
     ProjectRow, SortKey, StatusFilter,
 };
 pub use browse_index::{BrowseIndex, PeriodKey};
-pub use busy::Notice as WaitNotice;
 pub use browse_index_query::IndexFigures;
 pub use browse_logs::{ImportDetail, ImportFilter, ReviewLogFilter, ReviewLogRow};
+pub use busy::Notice as WaitNotice;
 pub use charge_insert::{PreparedCharge, Written};
 pub use charges::{ChargeFilter, ChargeRow, PiProjectSummary};
 pub use charts::{SourceSpend, SpendScope};

@@ -74,11 +74,14 @@ impl ChartCache {
     }
 }
 
-/// A figure as the chart draws it: cents as a `Decimal`. Only bar heights and hover titles use
-/// it; the table beside every chart shows the exact figures. (A total beyond `Decimal`, which only
-/// amounts stored before the range check could form, draws at `Decimal`'s bound.)
+/// A figure as the chart draws it: cents as a `Decimal`, within ±10^24. Only bar heights, axis
+/// and hover titles use it; the table beside every chart shows the exact figures. Sums of
+/// accepted amounts stay far below the bound (each amount is below 10^14); only amounts stored
+/// by versions before the range check could pass it, and such a bar is drawn at the bound, which
+/// keeps the chart's own stacking and axis arithmetic within `Decimal`.
 fn drawn(e: ExactSum) -> Decimal {
-    e.cents(Rounding::HalfEven)
+    let bound = Decimal::from_i128_with_scale(10i128.pow(24), 0);
+    e.cents(Rounding::HalfEven).clamp(-bound, bound)
 }
 
 fn drawn_all(values: &[ExactSum]) -> Vec<Decimal> {

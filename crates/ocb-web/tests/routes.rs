@@ -835,3 +835,67 @@ async fn csv_export_has_the_filtered_set_with_exact_amounts() {
         .await;
     assert_eq!(aws.lines().count(), 26);
 }
+
+/// Issue 15, item 3: with amounts an older version let in (28 nines), every page and API
+/// endpoint answered 500 and a statements job stayed `running` forever. Now every page and read
+/// endpoint answers (exact figures), and the job ends, refused with a message naming a charge.
+#[tokio::test]
+async fn every_page_and_endpoint_answers_with_amounts_beyond_the_range() {
+    let f = fixture();
+    outputs(&f.inst);
+    let conn = rusqlite_open(&f.inst.state.config.database.path);
+    conn.execute(
+        "UPDATE charges SET billed_cost = '9999999999999999999999999999'",
+        [],
+    )
+    .expect("legacy amounts");
+    drop(conn);
+    let admin = f.inst.session(f.users[2].1);
+    for (path, _) in get_routes(&f) {
+        let (s, _, body) = f.inst.get(&path, Some(&admin)).await;
+        assert!(s.as_u16() < 500, "GET {path}: {s}\n{body}");
+    }
+    let token = token_for(&f.inst, f.users[2].1, true, None);
+    for (method, path, ctype, body, _) in api_routes(&f) {
+        if method != Method::GET {
+            continue;
+        }
+        let ctype = (!ctype.is_empty()).then_some(ctype);
+        let (s, _, text) = api(&f.inst, &token)
+            .call(method, &path, ctype, body.into_bytes())
+            .await;
+        assert!(s.as_u16() < 500, "GET {path}: {s}\n{text}");
+    }
+    let admin_token = token_for(&f.inst, f.users[2].1, false, None);
+    let (s, _, text) = api(&f.inst, &admin_token)
+        .call(
+            Method::POST,
+            "/api/v1/journal",
+            Some("application/json"),
+            br#"{"period": "2025-01", "format": "gl"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("beyond the accepted range"), "{text}");
+    let (s, _, body) = f
+        .inst
+        .post(
+            "/statements/generate",
+            Some(&admin),
+            "period=2025-01",
+            Some(&admin.csrf),
+        )
+        .await;
+    assert!(s.as_u16() < 500, "{s}: {body}");
+    jobs_finished(&f.inst).await;
+    let conn = rusqlite_open(&f.inst.state.config.database.path);
+    let (status, detail): (String, String) = conn
+        .query_row(
+            "SELECT status, coalesce(error, '') || coalesce(result, '') FROM jobs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("job");
+    assert_eq!(status, "failed", "{detail}");
+    assert!(detail.contains("beyond the accepted range"), "{detail}");
+}

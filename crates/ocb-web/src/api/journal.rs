@@ -38,7 +38,10 @@ fn refusal(e: &JournalError) -> ApiError {
         JournalError::NoCreditFundOrg(_)
         | JournalError::InvalidAccounts { .. }
         | JournalError::TemplateNotFound { .. }
-        | JournalError::Template { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        | JournalError::Template { .. }
+        | JournalError::Store(StoreError::AmountOutOfRange { .. }) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         JournalError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };

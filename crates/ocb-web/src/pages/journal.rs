@@ -73,7 +73,9 @@ pub async fn form(
 pub(crate) fn failure_text(e: &JournalError) -> String {
     match e {
         JournalError::Store(
-            s @ (ocb_store::StoreError::Busy | ocb_store::StoreError::NotFound(_)),
+            s @ (ocb_store::StoreError::Busy
+            | ocb_store::StoreError::NotFound(_)
+            | ocb_store::StoreError::AmountOutOfRange { .. }),
         ) => s.to_string(),
         JournalError::Store(_) | JournalError::Io { .. } => {
             tracing::error!(event = "export.failed", error = %e, "journal export failed");

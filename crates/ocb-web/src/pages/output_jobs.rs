@@ -124,7 +124,10 @@ pub async fn start_as(
 fn describe(e: &StatementsError) -> String {
     match e {
         StatementsError::Store(
-            s @ (StoreError::NotFound(_) | StoreError::Refused(_) | StoreError::Busy),
+            s @ (StoreError::NotFound(_)
+            | StoreError::Refused(_)
+            | StoreError::Busy
+            | StoreError::AmountOutOfRange { .. }),
         ) => s.to_string(),
         StatementsError::Store(_) | StatementsError::Io { .. } => {
             tracing::error!(event = "job.finished", error = %e, "statement job failed");
