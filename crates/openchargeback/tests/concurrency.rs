@@ -266,3 +266,36 @@ fn stress_rounds_of_parallel_imports_and_readers() {
     assert_eq!(committed as usize, all.len());
     inst.cmd(&["db", "check"]).assert().success();
 }
+
+/// Reading the database file as an import would open and close it inside the import's
+/// transaction, dropping the process's locks on it: it is refused before it is opened.
+#[test]
+fn the_database_itself_is_refused_as_input() {
+    let inst = instance();
+    let f = file(&inst, "one.csv", "2025-01", 3);
+    inst.cmd(&["ingest", f.to_str().expect("utf8"), "--source", "AWS"])
+        .assert()
+        .success();
+    let db = inst.db();
+    for input in [db.clone(), PathBuf::from(format!("{}-wal", db.display()))] {
+        if !input.exists() {
+            continue;
+        }
+        let out = inst
+            .cmd(&["ingest", input.to_str().expect("utf8"), "--source", "AWS"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.contains("the OpenChargeback database itself"),
+            "{text}"
+        );
+    }
+    inst.cmd(&["db", "check"]).assert().success();
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM charges WHERE removed_at IS NULL"),
+        3
+    );
+}
