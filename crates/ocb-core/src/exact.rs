@@ -24,8 +24,19 @@ const FRAC_DIGITS: u32 = 28;
 /// 10^28: one whole unit of the fraction.
 const ONE: u128 = 10u128.pow(FRAC_DIGITS);
 
+/// 10^0 … 10^28: ingest adds two amounts per row, and `pow` with a run-time exponent is a loop.
+const POW10: [u128; 29] = {
+    let mut t = [1u128; 29];
+    let mut i = 1;
+    while i < 29 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 fn pow10(n: u32) -> u128 {
-    10u128.pow(n)
+    POW10[n as usize]
 }
 
 /// An exact decimal sum. Equality and order are by value (`1.5 == 1.50`); the scale is the
@@ -234,7 +245,7 @@ impl From<Decimal> for ExactSum {
         // two amounts per row, and 128-bit division is a library call.
         match i64::try_from(d.mantissa()) {
             Ok(m) if scale <= 18 => {
-                let p = 10i64.pow(scale);
+                let p = pow10(scale) as i64;
                 Self {
                     int: i128::from(m.div_euclid(p)),
                     frac: m.rem_euclid(p) as u128 * pow10(FRAC_DIGITS - scale),
