@@ -210,8 +210,9 @@ impl Store {
     }
 
     /// [`Store::open`], sending a line to `notice` whenever it waits a moment for another
-    /// process that holds the database (opening waits too: while an import runs alone with the
-    /// bulk journal, nothing else can read). The CLI prints the line; see [`Store::on_wait`].
+    /// process that holds the database (`waiting for import 42 (AWS, …) to finish…`), opening
+    /// included: while an import runs alone with the bulk journal, nothing else can read. The
+    /// CLI prints the line; without a notice the store waits silently.
     pub fn open_announcing(
         path: &Path,
         mode: OpenMode,
@@ -271,13 +272,6 @@ impl Store {
     /// A long-running server must not: its own requests would then wait for the import.
     pub fn allow_solo_imports(&mut self) {
         self.solo_imports = true;
-    }
-
-    /// Sends a line to `notice` whenever this store has waited a moment for another process
-    /// that holds the database's write lock (`waiting for import 42 (AWS, …) to finish…`). The
-    /// CLI prints it; without a notice the store waits silently.
-    pub fn on_wait(&self, notice: impl FnMut(&str) + Send + 'static) {
-        self.waiting.set_notice(Box::new(notice));
     }
 
     /// An in-memory database (tests, dry runs against a database that does not exist yet).
