@@ -25,10 +25,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tag_sets",
         include_str!("../migrations/sqlite/0005_tag_sets.sql"),
     ),
+    (
+        6,
+        "file_publications",
+        include_str!("../migrations/sqlite/0006_file_publications.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)

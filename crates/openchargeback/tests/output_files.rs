@@ -1,0 +1,370 @@
+//! Output files appear complete with their record, or not at all (issue 15): `export-journal` on
+//! a full disk and killed at random points.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("openchargeback")
+}
+
+/// `openchargeback -c CONFIG args…` as a child process (to be killed).
+fn spawn(inst: &Instance, args: &[&str]) -> Child {
+    Command::new(bin())
+        .current_dir(inst.dir.path())
+        .arg("-c")
+        .arg(inst.path("config.yaml"))
+        .args(args)
+        .env_remove("OPENCHARGEBACK_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+fn ingest(inst: &Instance, file: &Path, source: &str) {
+    inst.cmd(&["ingest", file.to_str().expect("utf8"), "-s", source])
+        .assert()
+        .success();
+}
+
+/// A 2025-01 period of `rows` generated charges (HPC), and a one-charge 2025-02 (AWS).
+fn instance_with_charges(rows: usize) -> Instance {
+    let inst = Instance::new();
+    let big = inst.path("hpc_2025-01.csv");
+    generate(&big, rows, 0);
+    ingest(&inst, &big, "HPC");
+    let small = inst.path("aws_2025-02.csv");
+    std::fs::write(
+        &small,
+        "BillingPeriodStart,BillingPeriodEnd,BilledCost,ResourceId,Tags\n\
+         2025-02-01,2025-02-28,12.34,r1,\"{\"\"pi_email\"\": \"\"pi1@example.edu\"\", \"\"project_id\"\": \"\"p1\"\", \"\"fund_org\"\": \"\"F-1\"\"}\"\n",
+    )
+    .expect("write");
+    ingest(&inst, &small, "AWS");
+    inst
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    // sha256sum is in coreutils on every machine this runs on; no hashing crate needed here.
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("pipe");
+    let out = child.wait_with_output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("digest")
+        .to_string()
+}
+
+const STANDARD_2025_01: [&str; 5] = [
+    "export-journal",
+    "--period",
+    "2025-01",
+    "--format",
+    "standard",
+];
+
+/// The journal an uninterrupted export writes, via standard output.
+fn reference_journal(inst: &Instance) -> Vec<u8> {
+    let out = inst
+        .cmd(&STANDARD_2025_01)
+        .args(["--output", "-"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+struct ExportRow {
+    id: i64,
+    period: String,
+    stored_path: String,
+    sha256: String,
+}
+
+fn export_rows(inst: &Instance) -> Vec<ExportRow> {
+    let conn = rusqlite::Connection::open(inst.db()).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT id, period, stored_path, sha256 FROM journal_exports ORDER BY id")
+        .expect("prepare");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(ExportRow {
+                id: r.get(0)?,
+                period: r.get(1)?,
+                stored_path: r.get(2)?,
+                sha256: r.get(3)?,
+            })
+        })
+        .expect("query");
+    rows.collect::<Result<_, _>>().expect("rows")
+}
+
+fn audited_exports(inst: &Instance) -> BTreeSet<i64> {
+    let conn = rusqlite::Connection::open(inst.db()).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT target_id FROM audit_events WHERE event = 'export.journal'")
+        .expect("prepare");
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("query");
+    ids.map(|id| id.expect("id").parse().expect("numeric id"))
+        .collect()
+}
+
+/// The folder and the database agree: every journal on disk is complete (the recorded SHA-256;
+/// 2025-01 ones byte-identical to `reference`) and has its export record and audit event.
+/// After recovery also: no staged file is left and every record's file is there.
+fn check_journals(inst: &Instance, reference: &[u8], recovered: bool) {
+    let dir = inst.path("out/journals");
+    let rows = export_rows(inst);
+    let ids: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(
+        audited_exports(inst),
+        ids,
+        "every export record has its audit event"
+    );
+    for name in entries(&dir).iter().filter(|n| !n.starts_with('.')) {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).expect("read journal");
+        let row = rows
+            .iter()
+            .find(|r| Path::new(&r.stored_path) == path)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name} ({} bytes) is on disk without an export record",
+                    bytes.len()
+                )
+            });
+        assert_eq!(
+            sha256_hex(&bytes),
+            row.sha256,
+            "{name} ({} bytes) is not the content its record describes",
+            bytes.len()
+        );
+        if row.period == "2025-01" {
+            assert!(
+                bytes == reference,
+                "{name}: {} bytes, not the {} of an uninterrupted export",
+                bytes.len(),
+                reference.len()
+            );
+        }
+    }
+    if recovered {
+        let hidden: Vec<String> = entries(&dir)
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(hidden.is_empty(), "left after recovery: {hidden:?}");
+        for r in rows.iter().filter(|r| !r.stored_path.is_empty()) {
+            assert!(
+                Path::new(&r.stored_path).is_file(),
+                "export {} is recorded but {} is missing",
+                r.id,
+                r.stored_path
+            );
+        }
+    }
+}
+
+#[test]
+fn issue15_export_journal_on_a_full_disk_leaves_no_journal_and_no_record() {
+    let inst = instance_with_charges(20_000);
+    let reference = reference_journal(&inst);
+    // The file system fills half-way through the journal: RLIMIT_FSIZE (`ulimit -f`, KiB in
+    // bash) makes every write past that size fail with EFBIG, as a full disk fails with ENOSPC.
+    // SIGXFSZ is ignored so the write returns the error instead of killing the process.
+    let limit_kib = reference.len() / 1024 / 2;
+    assert!(
+        limit_kib >= 512,
+        "journal too small: {} bytes",
+        reference.len()
+    );
+    let out = Command::new("bash")
+        .current_dir(inst.dir.path())
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f \"$1\"; shift; exec \"$@\"",
+            "bash",
+        ])
+        .arg(limit_kib.to_string())
+        .arg(bin())
+        .arg("-c")
+        .arg(inst.path("config.yaml"))
+        .args(STANDARD_2025_01)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let dir = inst.path("out/journals");
+    assert!(
+        stderr.contains("error: writing journal") && stderr.contains(&dir.display().to_string()),
+        "the error names the journal: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        entries(&dir),
+        Vec::<String>::new(),
+        "nothing is left in {}",
+        dir.display()
+    );
+    // (The reference export to standard output is recorded too, without a file.)
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM journal_exports WHERE stored_path != ''"),
+        0
+    );
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM audit_events WHERE event = 'export.failed'"),
+        1
+    );
+    // With room again, the same export succeeds and is the only one.
+    inst.cmd(&STANDARD_2025_01).assert().success();
+    check_journals(&inst, &reference, true);
+    assert_eq!(entries(&dir).len(), 1);
+}
+
+/// A small deterministic generator (xorshift64*), seeded per run and printed for replays.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Self {
+        let seed = std::env::var("OCB_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("clock")
+                    .as_nanos() as u64
+            });
+        eprintln!("kill test seed: OCB_KILL_SEED={seed}");
+        Self(seed | 1)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Where an export was when it was killed, judged from its folder just before the kill.
+#[derive(Debug, Default)]
+struct Phases {
+    before_any_file: usize,
+    staged_file: usize,
+    final_file: usize,
+    already_done: usize,
+}
+
+/// Waits until `dir` holds an entry not in `before` (or `limit` passes).
+fn wait_for_new_entry(dir: &Path, before: &[String], child: &mut Child, limit: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit && child.try_wait().expect("poll").is_none() {
+        if entries(dir).iter().any(|e| !before.contains(e)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+fn phase_of(dir: &Path, before: &[String], child: &mut Child, phases: &mut Phases) {
+    let new: Vec<String> = entries(dir)
+        .into_iter()
+        .filter(|e| !before.contains(e))
+        .collect();
+    if child.try_wait().expect("poll").is_some() {
+        phases.already_done += 1;
+    } else if new.iter().any(|e| !e.starts_with('.')) {
+        phases.final_file += 1;
+    } else if new.is_empty() {
+        phases.before_any_file += 1;
+    } else {
+        phases.staged_file += 1;
+    }
+}
+
+#[test]
+fn issue15_sigkill_during_export_journal_leaves_the_complete_journal_with_its_record_or_nothing() {
+    let inst = instance_with_charges(40_000);
+    let reference = reference_journal(&inst);
+    let dir = inst.path("out/journals");
+    let started = Instant::now();
+    inst.cmd(&STANDARD_2025_01).assert().success();
+    let full = started.elapsed();
+    check_journals(&inst, &reference, true);
+    let rounds: usize = std::env::var("OCB_KILL_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let mut rng = Rng::new();
+    let mut phases = Phases::default();
+    for round in 0..rounds {
+        let before = entries(&dir);
+        let mut child = spawn(&inst, &STANDARD_2025_01);
+        if round % 2 == 0 {
+            // Anywhere in the run: reading, rendering, writing, recording, renaming.
+            std::thread::sleep(full.mul_f64(1.1 * rng.unit()));
+        } else {
+            // Aimed at the file: once something appears in the folder, within a few ms.
+            wait_for_new_entry(&dir, &before, &mut child, full * 3);
+            std::thread::sleep(Duration::from_micros((rng.unit() * 20_000.0) as u64));
+        }
+        phase_of(&dir, &before, &mut child, &mut phases);
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        check_journals(&inst, &reference, false);
+        // The next export (of the small period) recovers the folder first.
+        inst.cmd(&[
+            "export-journal",
+            "--period",
+            "2025-02",
+            "--format",
+            "standard",
+        ])
+        .assert()
+        .success();
+        check_journals(&inst, &reference, true);
+    }
+    eprintln!(
+        "{rounds} kills of export-journal (uninterrupted run {full:?}): {phases:?}; journals recorded: {}",
+        export_rows(&inst).iter().filter(|r| r.period == "2025-01").count()
+    );
+    assert!(
+        phases.staged_file + phases.final_file > 0,
+        "no kill landed while the journal was being written: {phases:?}"
+    );
+}
