@@ -1,5 +1,6 @@
 //! Output files appear complete with their record, or not at all (issue 15): `export-journal` on
-//! a full disk and killed at random points.
+//! a full disk and killed at random points, interrupted `generate` runs and their staging
+//! folders.
 
 mod common;
 use common::*;
@@ -367,4 +368,124 @@ fn issue15_sigkill_during_export_journal_leaves_the_complete_journal_with_its_re
         phases.staged_file + phases.final_file > 0,
         "no kill landed while the journal was being written: {phases:?}"
     );
+}
+
+/// `count` statements for 2025-01: one PI and project each, a few charges apiece.
+fn instance_with_statements(count: usize) -> Instance {
+    let inst = instance_with_charges(0);
+    let path = inst.path("hpc_statements_2025-01.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    writeln!(
+        f,
+        "BillingPeriodStart,BillingPeriodEnd,BilledCost,ResourceId,ServiceName,Tags"
+    )
+    .expect("write");
+    for i in 0..count * 3 {
+        let k = i % count;
+        writeln!(f, "2025-01-01,2025-01-31,{}.{:02},r{i},Compute,\"{{\"\"pi_email\"\": \"\"pi{k}@example.edu\"\", \"\"project_id\"\": \"\"p{k}\"\", \"\"fund_org\"\": \"\"F-{k}\"\"}}\"", 10 + i % 90, i % 100)
+            .expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    ingest(&inst, &path, "HPC");
+    inst
+}
+
+/// The staging folders (and their lock files) of generation runs in `pdf_dir`.
+fn staging_entries(pdf_dir: &Path) -> Vec<String> {
+    entries(pdf_dir)
+        .into_iter()
+        .filter(|e| e.starts_with(".staging-"))
+        .collect()
+}
+
+/// Waits until a run's staging folder holds a rendered PDF; returns the folder.
+fn wait_for_rendering(pdf_dir: &Path, child: &mut Child) -> PathBuf {
+    let started = Instant::now();
+    loop {
+        let with_pdf = staging_entries(pdf_dir)
+            .into_iter()
+            .map(|e| pdf_dir.join(e))
+            .find(|d| d.is_dir() && !entries(d).is_empty());
+        if let Some(dir) = with_pdf {
+            return dir;
+        }
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "generate finished before it could be caught rendering; add statements"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no PDF rendered"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn pdfs(pdf_dir: &Path) -> usize {
+    entries(pdf_dir)
+        .iter()
+        .filter(|e| e.ends_with(".pdf"))
+        .count()
+}
+
+#[test]
+fn issue15_8e_a_killed_generate_leaves_no_staging_folder_after_the_next_run() {
+    let inst = instance_with_statements(40);
+    let pdf_dir = inst.path("out/pdfs");
+    let mut child = spawn(&inst, &["generate", "--period", "2025-01"]);
+    let staging = wait_for_rendering(&pdf_dir, &mut child);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert!(staging.is_dir(), "the killed run left its staging folder");
+    inst.cmd(&["generate", "--period", "2025-01"])
+        .assert()
+        .success();
+    assert_eq!(staging_entries(&pdf_dir), Vec::<String>::new());
+    assert_eq!(pdfs(&pdf_dir), 40);
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM statements WHERE period = '2025-01'"),
+        40
+    );
+    // A PDF restored on its own is staged beside its final name too; nothing else is left.
+    let first = pdf_dir.join(entries(&pdf_dir).into_iter().next().expect("a PDF"));
+    let before = std::fs::read(&first).expect("read");
+    std::fs::remove_file(&first).expect("delete");
+    inst.cmd(&["generate", "--period", "2025-01", "--restore-missing"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&first).expect("restored").len(), before.len());
+    assert_eq!(
+        pdfs(&pdf_dir),
+        entries(&pdf_dir).len(),
+        "only PDFs are left"
+    );
+}
+
+#[test]
+fn issue15_8e_recovery_leaves_the_staging_folder_of_a_running_generate_alone() {
+    let inst = instance_with_statements(40);
+    let pdf_dir = inst.path("out/pdfs");
+    let mut running = spawn(&inst, &["generate", "--period", "2025-01"]);
+    let staging = wait_for_rendering(&pdf_dir, &mut running);
+    // Another generate starts meanwhile and recovers what interrupted runs left in the folder
+    // (restoring missing PDFs of another period: a run that creates no statements, which would
+    // make the running one refuse to commit).
+    inst.cmd(&["generate", "--period", "2025-02", "--restore-missing"])
+        .assert()
+        .success();
+    if running.try_wait().expect("poll").is_none() {
+        assert!(
+            staging.is_dir(),
+            "the running generate's staging folder was deleted"
+        );
+    }
+    let out = running.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pdfs(&pdf_dir), 40, "every statement of the run has its PDF");
+    assert_eq!(staging_entries(&pdf_dir), Vec::<String>::new());
 }
