@@ -34,9 +34,10 @@ fn ingest(inst: &Instance, file: &Path, source: &str) {
         .success();
 }
 
-/// A 2025-01 period of `rows` generated charges (HPC), and a one-charge 2025-02 (AWS).
-fn instance_with_charges(rows: usize) -> Instance {
-    let inst = Instance::new();
+/// A 2025-01 period of `rows` generated charges (HPC), and a one-charge 2025-02 (AWS); `extra`
+/// is added to the configuration.
+fn instance_with_charges(rows: usize, extra: &str) -> Instance {
+    let inst = Instance::with_extra(extra);
     let big = inst.path("hpc_2025-01.csv");
     generate(&big, rows, 0);
     ingest(&inst, &big, "HPC");
@@ -201,7 +202,7 @@ fn check_journals(inst: &Instance, reference: &[u8], recovered: bool) {
 
 #[test]
 fn issue15_export_journal_on_a_full_disk_leaves_no_journal_and_no_record() {
-    let inst = instance_with_charges(20_000);
+    let inst = instance_with_charges(20_000, "");
     let reference = reference_journal(&inst);
     // The file system fills half-way through the journal: RLIMIT_FSIZE (`ulimit -f`, KiB in
     // bash) makes every write past that size fail with EFBIG, as a full disk fails with ENOSPC.
@@ -320,7 +321,7 @@ fn phase_of(dir: &Path, before: &[String], child: &mut Child, phases: &mut Phase
 
 #[test]
 fn issue15_sigkill_during_export_journal_leaves_the_complete_journal_with_its_record_or_nothing() {
-    let inst = instance_with_charges(40_000);
+    let inst = instance_with_charges(40_000, "");
     let reference = reference_journal(&inst);
     let dir = inst.path("out/journals");
     let started = Instant::now();
@@ -371,8 +372,8 @@ fn issue15_sigkill_during_export_journal_leaves_the_complete_journal_with_its_re
 }
 
 /// `count` statements for 2025-01: one PI and project each, a few charges apiece.
-fn instance_with_statements(count: usize) -> Instance {
-    let inst = instance_with_charges(0);
+fn instance_with_statements(count: usize, extra: &str) -> Instance {
+    let inst = instance_with_charges(0, extra);
     let path = inst.path("hpc_statements_2025-01.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
     writeln!(
@@ -431,7 +432,7 @@ fn pdfs(pdf_dir: &Path) -> usize {
 
 #[test]
 fn issue15_8e_a_killed_generate_leaves_no_staging_folder_after_the_next_run() {
-    let inst = instance_with_statements(40);
+    let inst = instance_with_statements(40, "");
     let pdf_dir = inst.path("out/pdfs");
     let mut child = spawn(&inst, &["generate", "--period", "2025-01"]);
     let staging = wait_for_rendering(&pdf_dir, &mut child);
@@ -464,7 +465,7 @@ fn issue15_8e_a_killed_generate_leaves_no_staging_folder_after_the_next_run() {
 
 #[test]
 fn issue15_8e_recovery_leaves_the_staging_folder_of_a_running_generate_alone() {
-    let inst = instance_with_statements(40);
+    let inst = instance_with_statements(40, "");
     let pdf_dir = inst.path("out/pdfs");
     let mut running = spawn(&inst, &["generate", "--period", "2025-01"]);
     let staging = wait_for_rendering(&pdf_dir, &mut running);
@@ -488,4 +489,85 @@ fn issue15_8e_recovery_leaves_the_staging_folder_of_a_running_generate_alone() {
     );
     assert_eq!(pdfs(&pdf_dir), 40, "every statement of the run has its PDF");
     assert_eq!(staging_entries(&pdf_dir), Vec::<String>::new());
+}
+
+/// Every dev-mode e-mail file is whole and has its log row; after recovery also no staged file
+/// is left and every logged message has both files.
+fn check_emails(inst: &Instance, recovered: bool) {
+    let dir = inst.path("out/emails");
+    let conn = rusqlite::Connection::open(inst.db()).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT file_path FROM email_log WHERE file_path IS NOT NULL")
+        .expect("prepare");
+    let logged: BTreeSet<PathBuf> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("query")
+        .map(|p| PathBuf::from(p.expect("path")))
+        .collect();
+    for name in entries(&dir).iter().filter(|n| !n.starts_with('.')) {
+        let path = dir.join(name);
+        assert!(
+            logged.contains(&path.with_extension("eml")),
+            "{name} is on disk without its e-mail log row"
+        );
+        let text = std::fs::read_to_string(&path).expect("read");
+        let end = if name.ends_with(".eml") {
+            "--"
+        } else {
+            "</html>"
+        };
+        assert!(text.trim_end().ends_with(end), "{name} is cut short");
+    }
+    if recovered {
+        let hidden: Vec<String> = entries(&dir)
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(hidden.is_empty(), "left after recovery: {hidden:?}");
+        for eml in &logged {
+            assert!(
+                eml.is_file() && eml.with_extension("html").is_file(),
+                "{} is logged but missing",
+                eml.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn issue15_sigkill_during_a_dev_mode_send_leaves_each_email_whole_with_its_log_row() {
+    let inst = instance_with_statements(40, "dev_mode: true\n");
+    inst.cmd(&["generate", "--period", "2025-01"])
+        .assert()
+        .success();
+    let send = ["send", "--period", "2025-01", "--resend"];
+    let started = Instant::now();
+    inst.cmd(&send).assert().success();
+    let full = started.elapsed();
+    check_emails(&inst, true);
+    let mut rng = Rng::new();
+    let rounds = 16;
+    let dir = inst.path("out/emails");
+    for round in 0..rounds {
+        let before = entries(&dir);
+        let mut child = spawn(&inst, &send);
+        if round % 2 == 0 {
+            std::thread::sleep(full.mul_f64(rng.unit()));
+        } else {
+            // Aimed at the files: as soon as something new appears in the folder.
+            wait_for_new_entry(&dir, &before, &mut child, full * 3);
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        check_emails(&inst, false);
+        // The next send recovers the folder first (2025-02 has no statements to send).
+        inst.cmd(&["send", "--period", "2025-02"])
+            .assert()
+            .success();
+        check_emails(&inst, true);
+    }
+    eprintln!(
+        "{rounds} kills of a dev-mode send (uninterrupted run {full:?}): {} messages logged",
+        inst.sql_count("SELECT count(*) FROM email_log")
+    );
 }
