@@ -1,6 +1,6 @@
 //! Output files appear complete with their record, or not at all (issue 15): `export-journal` on
 //! a full disk and killed at random points, interrupted `generate` runs and their staging
-//! folders.
+//! folders, and an import's artefacts while another import starts.
 
 mod common;
 use common::*;
@@ -570,4 +570,74 @@ fn issue15_sigkill_during_a_dev_mode_send_leaves_each_email_whole_with_its_log_r
         "{rounds} kills of a dev-mode send (uninterrupted run {full:?}): {} messages logged",
         inst.sql_count("SELECT count(*) FROM email_log")
     );
+}
+
+#[test]
+fn issue15_an_import_starting_leaves_the_artefacts_of_a_running_import_alone() {
+    let inst = Instance::new();
+    let big = inst.path("hpc_2025-01.csv");
+    generate(&big, 300_000, 0);
+    // A bad row near the top: the artefact folder (errors.csv, rejects.csv) exists early on.
+    let text = std::fs::read_to_string(&big).expect("read");
+    let (head, rows) = text.split_once('\n').expect("header");
+    std::fs::write(
+        &big,
+        format!("{head}\n2025-01-01,2025-01-31,2025-01-01,2025-01-31,1.00,1.00,\"$1,234\",1.00,bad,bad,Compute,{{}}\n{rows}"),
+    )
+    .expect("write");
+    let small = inst.path("aws_2025-01.csv");
+    std::fs::write(&small, "BillingPeriodStart,BillingPeriodEnd,BilledCost,ResourceId,Tags\n2025-01-01,2025-01-31,1.00,r1,{}\n").expect("write");
+    inst.cmd(&["periods", "open", "2025-01"]).assert().success();
+    // The database is open elsewhere (as when the server runs), so the import uses the WAL and
+    // other commands read alongside it.
+    let elsewhere = rusqlite::Connection::open(inst.db()).expect("open");
+    // A connection only takes its share of the WAL once it reads.
+    let _: i64 = elsewhere
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .expect("read");
+    let import_dir = inst.path("out/imports");
+    let mut running = spawn(
+        &inst,
+        &[
+            "--json",
+            "ingest",
+            big.to_str().expect("utf8"),
+            "-s",
+            "HPC",
+            "--skip-invalid",
+        ],
+    );
+    let started = Instant::now();
+    while !entries(&import_dir).iter().any(|e| !e.starts_with('.')) {
+        assert!(
+            running.try_wait().expect("poll").is_none(),
+            "import ended too soon"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no artefact folder"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Another import starts (and cleans up artefacts of interrupted imports first); its own
+    // result does not matter here.
+    let _ = inst
+        .cmd(&["ingest", small.to_str().expect("utf8"), "-s", "AWS"])
+        .output()
+        .expect("run");
+    let out = running.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = &v["files"][0];
+    assert_eq!(report["rejected"], 1, "{report}");
+    for key in ["rejects_path", "errors_path"] {
+        let path = report[key].as_str().expect("path");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{key} {path} of the committed import: {e}"));
+        assert!(text.contains("1,234"), "{key}: {text}");
+    }
 }
