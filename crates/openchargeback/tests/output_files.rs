@@ -290,6 +290,19 @@ struct Phases {
     staged_file: usize,
     final_file: usize,
     already_done: usize,
+    /// Kills after which the record had committed but the rename was not confirmed (recovery
+    /// finished the move).
+    committed_before_rename: usize,
+    /// Kills that left a staged file whose record never committed (recovery deleted it).
+    uncommitted_staged: usize,
+}
+
+/// Counts what a kill left for recovery: pending publications and unrecorded staged files.
+fn left_for_recovery(inst: &Instance, dir: &Path, phases: &mut Phases) {
+    let pending = inst.sql_count("SELECT count(*) FROM file_publications") as usize;
+    let staged = entries(dir).iter().filter(|e| e.starts_with('.')).count();
+    phases.committed_before_rename += pending;
+    phases.uncommitted_staged += staged.saturating_sub(pending);
 }
 
 /// Waits until `dir` holds an entry not in `before` (or `limit` passes).
@@ -341,14 +354,16 @@ fn issue15_sigkill_during_export_journal_leaves_the_complete_journal_with_its_re
             // Anywhere in the run: reading, rendering, writing, recording, renaming.
             std::thread::sleep(full.mul_f64(1.1 * rng.unit()));
         } else {
-            // Aimed at the file: once something appears in the folder, within a few ms.
+            // Aimed at the file: once something appears in the folder, within 60 ms (writing,
+            // syncing, recording and renaming a 5 MB journal).
             wait_for_new_entry(&dir, &before, &mut child, full * 3);
-            std::thread::sleep(Duration::from_micros((rng.unit() * 20_000.0) as u64));
+            std::thread::sleep(Duration::from_micros((rng.unit() * 60_000.0) as u64));
         }
         phase_of(&dir, &before, &mut child, &mut phases);
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         check_journals(&inst, &reference, false);
+        left_for_recovery(&inst, &dir, &mut phases);
         // The next export (of the small period) recovers the folder first.
         inst.cmd(&[
             "export-journal",
@@ -640,4 +655,35 @@ fn issue15_an_import_starting_leaves_the_artefacts_of_a_running_import_alone() {
             .unwrap_or_else(|e| panic!("{key} {path} of the committed import: {e}"));
         assert!(text.contains("1,234"), "{key}: {text}");
     }
+}
+
+#[test]
+fn ingest_errors_file_is_written_whole_beside_nothing_else() {
+    let inst = Instance::new();
+    let bad = inst.path("aws_2025-01.csv");
+    std::fs::write(
+        &bad,
+        "BillingPeriodStart,BillingPeriodEnd,BilledCost,ResourceId,Tags\n2025-01-01,2025-01-31,\"$1,234\",r1,{}\n",
+    )
+    .expect("write");
+    let reports = inst.path("reports");
+    std::fs::create_dir(&reports).expect("mkdir");
+    let dest = reports.join("errors.csv");
+    let out = inst
+        .cmd(&["ingest", bad.to_str().expect("utf8"), "-s", "AWS"])
+        .arg("--errors-file")
+        .arg(&dest)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a file with a bad row is refused"
+    );
+    let text = std::fs::read_to_string(&dest).expect("errors file");
+    assert!(
+        text.starts_with("line,column,value,code,reason") && text.contains("1,234"),
+        "{text}"
+    );
+    assert_eq!(entries(&reports), ["errors.csv"]);
 }
