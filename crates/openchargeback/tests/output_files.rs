@@ -415,27 +415,33 @@ fn staging_entries(pdf_dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Waits until a run's staging folder holds a rendered PDF; returns the folder.
-fn wait_for_rendering(pdf_dir: &Path, child: &mut Child) -> PathBuf {
+/// Polls `found` every half millisecond until it gives something, while `child` still runs.
+fn wait_while_running<T>(child: &mut Child, what: &str, mut found: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
     loop {
-        let with_pdf = staging_entries(pdf_dir)
-            .into_iter()
-            .map(|e| pdf_dir.join(e))
-            .find(|d| d.is_dir() && !entries(d).is_empty());
-        if let Some(dir) = with_pdf {
-            return dir;
+        if let Some(t) = found() {
+            return t;
         }
         assert!(
             child.try_wait().expect("poll").is_none(),
-            "generate finished before it could be caught rendering; add statements"
+            "{what}: the process ended first"
         );
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "no PDF rendered"
+            "{what}: not within 120 s"
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_micros(500));
     }
+}
+
+/// Waits until a run's staging folder holds a rendered PDF; returns the folder.
+fn wait_for_rendering(pdf_dir: &Path, child: &mut Child) -> PathBuf {
+    wait_while_running(child, "a PDF rendered in a staging folder", || {
+        staging_entries(pdf_dir)
+            .into_iter()
+            .map(|e| pdf_dir.join(e))
+            .find(|d| d.is_dir() && !entries(d).is_empty())
+    })
 }
 
 fn pdfs(pdf_dir: &Path) -> usize {
@@ -622,18 +628,12 @@ fn issue15_an_import_starting_leaves_the_artefacts_of_a_running_import_alone() {
             "--skip-invalid",
         ],
     );
-    let started = Instant::now();
-    while !entries(&import_dir).iter().any(|e| !e.starts_with('.')) {
-        assert!(
-            running.try_wait().expect("poll").is_none(),
-            "import ended too soon"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no artefact folder"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_while_running(&mut running, "an artefact folder", || {
+        entries(&import_dir)
+            .iter()
+            .any(|e| !e.starts_with('.'))
+            .then_some(())
+    });
     // Another import starts (and cleans up artefacts of interrupted imports first); its own
     // result does not matter here.
     let _ = inst
