@@ -136,14 +136,7 @@ fn pretty(m: &Map<String, Value>) -> String {
 /// Writes a project's metadata file whole or not at all (`ocb_publish`: staged beside it, synced,
 /// renamed), group-readable on Unix.
 fn write_meta(path: &Path, text: &str) -> std::io::Result<()> {
-    #[cfg(unix)]
-    let perm = {
-        use std::os::unix::fs::PermissionsExt;
-        Some(std::fs::Permissions::from_mode(0o640))
-    };
-    #[cfg(not(unix))]
-    let perm = None;
-    ocb_publish::write_file(path, text.as_bytes(), perm).map(drop)
+    ocb_publish::write_file(path, text.as_bytes(), ocb_publish::unix_mode(0o640)).map(drop)
 }
 
 /// `convert qumulo ROOT --init [--fill] [--dry-run]`.

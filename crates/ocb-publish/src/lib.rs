@@ -42,5 +42,5 @@ mod staged;
 pub use lock::{dir_of_lock, lock_path, DirClaim};
 pub use recover::{finish_publication, sweep_staged, Finished, Sweep};
 pub use staged::{
-    is_staged_name, split, sync_dir, sync_parent, write_file, StagedFile, STAGED_PREFIX,
+    is_staged_name, split, sync_dir, sync_parent, unix_mode, write_file, StagedFile, STAGED_PREFIX,
 };

@@ -171,6 +171,20 @@ fn hint(name: &str) -> &str {
     &name[..end]
 }
 
+/// Unix permission bits for [`write_file`] (`None` elsewhere: the platform's default).
+pub fn unix_mode(mode: u32) -> Option<Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        None
+    }
+}
+
 /// Writes an output that no record names, all at once: stage, sync, rename, sync the folder.
 pub fn write_file(path: &Path, bytes: &[u8], perm: Option<Permissions>) -> io::Result<PathBuf> {
     let (dir, name) = split(path)?;
@@ -234,12 +248,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tmp");
         let private = write_file(&dir.path().join("a"), b"x", None).expect("write");
-        let shared = write_file(
-            &dir.path().join("b"),
-            b"x",
-            Some(Permissions::from_mode(0o644)),
-        )
-        .expect("write");
+        let shared = write_file(&dir.path().join("b"), b"x", unix_mode(0o644)).expect("write");
         let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!((mode(&private), mode(&shared)), (0o600, 0o644));
     }

@@ -77,14 +77,7 @@ imports:
 
 /// Writes a demo file whole or not at all (`ocb_publish`, issue 15), readable as usual.
 pub(crate) fn write(path: &Path, content: impl AsRef<[u8]>) -> std::io::Result<()> {
-    #[cfg(unix)]
-    let perm = {
-        use std::os::unix::fs::PermissionsExt;
-        Some(std::fs::Permissions::from_mode(0o644))
-    };
-    #[cfg(not(unix))]
-    let perm = None;
-    ocb_publish::write_file(path, content.as_ref(), perm).map(drop)
+    ocb_publish::write_file(path, content.as_ref(), ocb_publish::unix_mode(0o644)).map(drop)
 }
 
 fn is_empty_dir(dir: &Path) -> bool {
