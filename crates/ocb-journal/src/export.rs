@@ -254,10 +254,18 @@ impl Destination {
                 ext,
             )),
             OutputTarget::File(p) => {
-                let (dir, name) = ocb_publish::split(p).map_err(|source| JournalError::Io {
+                let io = |source| JournalError::Io {
                     context: format!("writing journal {}", p.display()),
                     source,
-                })?;
+                };
+                if p.is_dir() {
+                    // Refused now: after the commit the rename would fail with a record made.
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "a directory is there; name a file",
+                    )));
+                }
+                let (dir, name) = ocb_publish::split(p).map_err(io)?;
                 Some(Self {
                     dir,
                     stem: String::new(),

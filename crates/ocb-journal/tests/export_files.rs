@@ -119,6 +119,32 @@ fn an_explicit_output_replaces_the_file_there() {
 }
 
 #[test]
+fn an_explicit_output_naming_a_directory_is_refused_before_anything_is_recorded() {
+    let s = setup();
+    let store = s.store();
+    let target = s.dir.path().join("out");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    let err = export_journal(
+        &store,
+        &s.config,
+        &request(OutputTarget::File(target.clone())),
+        at(),
+    )
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains(&target.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(store.journal_exports(None, None, 0, 10).expect("log").1, 0);
+    let staged: Vec<String> = names(s.dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert_eq!(staged, Vec::<String>::new());
+    assert_eq!(names(&target), Vec::<String>::new());
+}
+
+#[test]
 fn a_record_that_cannot_be_written_leaves_no_journal() {
     let s = setup();
     // Read-only: the period is readable, the export record cannot be written.

@@ -27,6 +27,9 @@ pub struct RecoveredOutputs {
     pub published: Vec<PathBuf>,
     /// Staged files of records that never committed, deleted.
     pub discarded: Vec<PathBuf>,
+    /// Committed files that could not be moved into place (logged as errors; tried again by
+    /// the next recovery).
+    pub failed: Vec<PathBuf>,
 }
 
 fn text(p: &Path) -> String {
@@ -98,7 +101,9 @@ impl Store {
 
     /// Startup recovery of output files (SPEC §15.2): deletes the staged files in `dirs` whose
     /// records never committed, then finishes every committed publication whose writer died
-    /// before its rename (wherever its folder is). Files of running writers are left alone.
+    /// before its rename (wherever its folder is). Files of running writers are left alone. A
+    /// folder in `dirs` that cannot be read is an error; a committed file that cannot be moved
+    /// is logged and listed in [`RecoveredOutputs::failed`].
     pub fn recover_outputs(&self, dirs: &[&Path]) -> Result<RecoveredOutputs> {
         let mut out = RecoveredOutputs::default();
         for dir in dirs {
@@ -114,8 +119,17 @@ impl Store {
             out.discarded.extend(sweep.discarded);
         }
         for (staged, target) in self.pending_publications()? {
-            let finished = ocb_publish::finish_publication(&staged, &target)
-                .map_err(io_error(format!("moving {} into place", target.display())))?;
+            let finished = match ocb_publish::finish_publication(&staged, &target) {
+                Ok(f) => f,
+                Err(e) => {
+                    // Its folder may be anywhere (`--output`): one that cannot be reached now
+                    // must not stop every later export; the row stays for the next attempt.
+                    tracing::error!(file = %target.display(), staged = %staged.display(), error = %e,
+                        "cannot move the output file of an interrupted run into place");
+                    out.failed.push(target);
+                    continue;
+                }
+            };
             if finished == Finished::Published {
                 tracing::warn!(file = %target.display(), "completed the output file of an interrupted run");
                 out.published.push(target);
@@ -214,5 +228,26 @@ mod tests {
             RecoveredOutputs::default()
         );
         running.publish("running.csv").expect("publish");
+    }
+
+    #[test]
+    fn a_committed_file_that_cannot_be_moved_is_reported_and_kept_for_later() {
+        let s = store();
+        let dir = tempfile::tempdir().expect("tmp");
+        let staged = dir.path().join(".ocb-staged-000000000000-j.csv");
+        std::fs::write(&staged, b"j").expect("write");
+        let target = dir.path().join("j.csv");
+        std::fs::create_dir(&target).expect("a directory where the file should go");
+        std::fs::write(target.join("x"), b"").expect("write");
+        let p = Publication {
+            staged: staged.clone(),
+            target: target.clone(),
+            replace: true,
+        };
+        record(&s, &p).expect("record");
+        let out = s.recover_outputs(&[]).expect("recovery goes on");
+        assert_eq!(out.failed, std::slice::from_ref(&target));
+        assert_eq!(s.publication_target(&staged).expect("row"), Some(target));
+        assert!(staged.exists());
     }
 }
