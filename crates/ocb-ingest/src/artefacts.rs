@@ -132,7 +132,13 @@ impl Artefacts {
     pub fn finish(&mut self) -> Result<(Option<String>, Option<String>), IngestError> {
         let rejects = self.rejects.take().map(|w| publish(w, "rejects.csv"));
         let errors = self.errors.take().map(|w| publish(w, "errors.csv"));
-        Ok((rejects.transpose()?, errors.transpose()?))
+        let paths = (rejects.transpose()?, errors.transpose()?);
+        if self.claim.is_some() {
+            // The folder's own entry in import_dir, before the import that names it commits.
+            ocb_publish::sync_parent(&self.dir)
+                .map_err(io(format!("syncing {}", self.dir.display())))?;
+        }
+        Ok(paths)
     }
 
     /// Drops the rejects file (a refused import keeps only its error report): never published,

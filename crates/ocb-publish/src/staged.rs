@@ -76,12 +76,13 @@ impl StagedFile {
         self.tmp.as_file().set_permissions(perm)
     }
 
-    /// Flushes the content to disk. Call it before recording the file: a record must never
-    /// commit for content that a power cut could still lose.
+    /// Flushes the content, and the staged name in its folder, to disk. Call it before
+    /// recording the file: a record must never commit for a file a power cut could still lose.
     pub fn sync(&mut self) -> io::Result<()> {
         if !self.synced {
             self.tmp.as_file_mut().flush()?;
             self.tmp.as_file().sync_all()?;
+            sync_dir(&self.dir)?;
             self.synced = true;
         }
         Ok(())

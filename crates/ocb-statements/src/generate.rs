@@ -425,8 +425,11 @@ fn publish_run(
     claim: ocb_publish::DirClaim,
 ) -> Result<ocb_store::RunOutcome> {
     let staging = claim.path().to_path_buf();
-    let synced =
-        ocb_publish::sync_dir(&staging).map_err(io_err(format!("syncing {}", staging.display())));
+    // The PDFs' names in the staging folder, and its own name in pdf_dir: recovery of a
+    // committed run needs both after a power cut.
+    let synced = ocb_publish::sync_dir(&staging)
+        .and_then(|()| ocb_publish::sync_parent(&staging))
+        .map_err(io_err(format!("syncing {}", staging.display())));
     let outcome = match synced.and_then(|()| Ok(store.commit_generation(actor, commit)?)) {
         Ok(o) => o,
         Err(e) => {
