@@ -133,14 +133,10 @@ fn pretty(m: &Map<String, Value>) -> String {
     s
 }
 
+/// Writes a project's metadata file whole or not at all (`ocb_publish`: staged beside it, synced,
+/// renamed), group-readable on Unix.
 fn write_meta(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640))?;
-    }
-    Ok(())
+    ocb_publish::write_file(path, text.as_bytes(), ocb_publish::unix_mode(0o640)).map(drop)
 }
 
 /// `convert qumulo ROOT --init [--fill] [--dry-run]`.

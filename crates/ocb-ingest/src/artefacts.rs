@@ -2,20 +2,27 @@
 //! cells formula-neutralised) and `rejects.csv` (the rejected records, raw evidence, §5.5).
 //!
 //! Files are created on first use, so a clean import leaves no directory behind.
+//!
+//! The directory is the unit of publication (issue 15): it is claimed by the importing process
+//! for as long as the import runs (`ocb_publish::DirClaim`, so another process starting never
+//! takes it for the leftovers of a crash), the files are staged under hidden names, synced and
+//! renamed to their final names just before the import commits, and a directory whose import
+//! never committed is deleted by the next start (`clean_orphan_artefacts`, SPEC §5.10). After a
+//! kill there is either no directory, or complete files under a committed import.
 
 use crate::IngestError;
 use ocb_core::spreadsheet::neutralize_formula;
 use ocb_focus::{Diagnostic, RejectedRecord};
-use std::fs::File;
-use std::io::BufWriter;
+use ocb_publish::{DirClaim, StagedFile};
 use std::path::{Path, PathBuf};
 
-type CsvOut = csv::Writer<BufWriter<File>>;
+type CsvOut = csv::Writer<StagedFile>;
 
 pub(crate) struct Artefacts {
     dir: PathBuf,
     enabled: bool,
     header: Vec<String>,
+    claim: Option<DirClaim>,
     errors: Option<CsvOut>,
     rejects: Option<CsvOut>,
 }
@@ -38,17 +45,26 @@ impl Artefacts {
             dir: import_dir.join(uuid),
             enabled,
             header,
+            claim: None,
             errors: None,
             rejects: None,
         }
     }
 
-    fn open(&self, name: &str, header: &[String]) -> Result<CsvOut, IngestError> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(io(format!("creating {}", self.dir.display())))?;
+    fn open(&mut self, name: &str, header: &[String]) -> Result<CsvOut, IngestError> {
+        if self.claim.is_none() {
+            if let Some(parent) = self.dir.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(io(format!("creating {}", parent.display())))?;
+            }
+            let claim = DirClaim::create(&self.dir)
+                .map_err(io(format!("creating {}", self.dir.display())))?;
+            self.claim = Some(claim);
+        }
         let path = self.dir.join(name);
-        let file = File::create(&path).map_err(io(format!("creating {}", path.display())))?;
-        let mut w = csv::WriterBuilder::new().from_writer(BufWriter::new(file));
+        let file =
+            StagedFile::new(&self.dir, name).map_err(io(format!("creating {}", path.display())))?;
+        let mut w = csv::WriterBuilder::new().from_writer(file);
         w.write_record(header).map_err(|e| csv_io(name, e))?;
         Ok(w)
     }
@@ -111,30 +127,56 @@ impl Artefacts {
         w.write_record(&cells).map_err(|e| csv_io("rejects.csv", e))
     }
 
-    /// Flushes and returns (rejects path, errors path) of the files written.
+    /// Syncs the files written and publishes them under their final names (called just
+    /// before the import commits); returns (rejects path, errors path).
     pub fn finish(&mut self) -> Result<(Option<String>, Option<String>), IngestError> {
-        let mut paths = (None, None);
-        if let Some(mut w) = self.rejects.take() {
-            w.flush().map_err(io("writing rejects.csv".into()))?;
-            paths.0 = Some(self.dir.join("rejects.csv").display().to_string());
-        }
-        if let Some(mut w) = self.errors.take() {
-            w.flush().map_err(io("writing errors.csv".into()))?;
-            paths.1 = Some(self.dir.join("errors.csv").display().to_string());
+        let rejects = self.rejects.take().map(|w| publish(w, "rejects.csv"));
+        let errors = self.errors.take().map(|w| publish(w, "errors.csv"));
+        let paths = (rejects.transpose()?, errors.transpose()?);
+        if self.claim.is_some() {
+            // The folder's own entry in import_dir, before the import that names it commits.
+            ocb_publish::sync_parent(&self.dir)
+                .map_err(io(format!("syncing {}", self.dir.display())))?;
         }
         Ok(paths)
     }
 
-    /// Removes the rejects file (a refused import keeps only its error report).
+    /// Drops the rejects file (a refused import keeps only its error report): never published,
+    /// its staged file is deleted.
     pub fn drop_rejects(&mut self) {
         self.rejects = None;
-        let _ = std::fs::remove_file(self.dir.join("rejects.csv"));
     }
 
     /// Removes the whole directory (failure before commit).
     pub fn discard(&mut self) {
         self.errors = None;
         self.rejects = None;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(claim) = self.claim.take() {
+            if let Err(e) = claim.remove() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "could not remove the artefacts of a failed import; the next start does");
+            }
+        }
     }
+}
+
+impl Drop for Artefacts {
+    /// The import is over: its directory (if kept) now belongs to the import record.
+    fn drop(&mut self) {
+        if let Some(claim) = self.claim.take() {
+            if let Err(e) = claim.release() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "could not release the artefact directory");
+            }
+        }
+    }
+}
+
+/// Flushes, syncs and renames one artefact file into place; returns its path.
+fn publish(w: CsvOut, name: &str) -> Result<String, IngestError> {
+    let target = w.get_ref().dir().join(name);
+    let context = || format!("writing {}", target.display());
+    let staged = w
+        .into_inner()
+        .map_err(|e| io(context())(std::io::Error::other(e.to_string())))?;
+    let path = staged.publish(name).map_err(io(context()))?;
+    Ok(path.display().to_string())
 }

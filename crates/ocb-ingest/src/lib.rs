@@ -148,21 +148,42 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// Deletes artefact directories under `import_dir` that belong to no committed or failed
-/// import (left by a crash between writing artefacts and committing, SPEC §5.10).
+/// import (left by a crash between writing artefacts and committing, SPEC §5.10). The directory
+/// of an import still running (in this or another process) is claimed by it and left alone.
 pub fn clean_orphan_artefacts(store: &Store, import_dir: &Path) -> Result<usize, IngestError> {
+    let io = |dir: &Path| {
+        let context = format!("removing orphan artefacts {}", dir.display());
+        move |source| IngestError::Io { context, source }
+    };
     let known = store.import_uuids()?;
+    let is_uuid = |name: &str| uuid::Uuid::parse_str(name).is_ok();
     let Ok(entries) = std::fs::read_dir(import_dir) else {
         return Ok(0);
     };
-    let mut removed = 0;
+    // Directories of unknown imports, and any directory with a lock file (a running import,
+    // or one whose process died before letting go).
+    let mut candidates = std::collections::BTreeSet::new();
     for entry in entries.flatten() {
+        let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_dir() && uuid::Uuid::parse_str(&name).is_ok() && !known.contains(&name) {
-            std::fs::remove_dir_all(entry.path()).map_err(|source| IngestError::Io {
-                context: format!("removing orphan artefacts {}", entry.path().display()),
-                source,
-            })?;
-            removed += 1;
+        if is_uuid(&name) && path.is_dir() && !known.contains(&name) {
+            candidates.insert(path);
+        } else if let Some(dir) = ocb_publish::dir_of_lock(&path, is_uuid) {
+            candidates.insert(dir);
+        }
+    }
+    let mut removed = 0;
+    for dir in candidates {
+        let Some(claim) = ocb_publish::DirClaim::take_abandoned(&dir).map_err(io(&dir))? else {
+            continue; // its import is running
+        };
+        // Asked while holding the claim: an import that committed meanwhile keeps its files.
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        if store.import_uuids()?.contains(name.as_ref()) {
+            claim.release().map_err(io(&dir))?;
+        } else {
+            removed += usize::from(dir.is_dir());
+            claim.remove().map_err(io(&dir))?;
         }
     }
     Ok(removed)

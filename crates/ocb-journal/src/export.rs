@@ -1,6 +1,8 @@
 //! One journal export end to end: read the period's charges, build billing lines, render the
 //! format, write the file and record the export (SPEC §10.1, §10.11, audit `export.journal`).
-//! A failed export writes nothing and is audited as `export.failed`.
+//! A failed export writes nothing and is audited as `export.failed`. The file is staged, synced,
+//! recorded and renamed through `ocb_publish` (issue 15), so no partial or unrecorded journal
+//! ever carries a final name.
 
 use crate::formats::{render_default, render_gl, render_standard, render_summary, Rendered};
 use crate::gl::build_gl;
@@ -10,7 +12,8 @@ use chrono::{DateTime, Utc};
 use ocb_config::{Config, TimeZoneSetting};
 use ocb_core::billing::{billing_lines, AccountRules};
 use ocb_core::period::Period;
-use ocb_store::{Actor, AuditEvent, NewJournalExport, Store};
+use ocb_publish::StagedFile;
+use ocb_store::{Actor, AuditEvent, NewJournalExport, Publication, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
@@ -187,24 +190,7 @@ fn run(
         }
     };
     let sha256 = hex::encode(Sha256::digest(rendered.content.as_bytes()));
-    let stamp = display_time(config.timezone, now, "%Y%m%d_%H%M%S");
-    let path = match &req.output {
-        OutputTarget::Stdout => None,
-        OutputTarget::File(p) => Some(write_file(p, &rendered.content, false)?),
-        OutputTarget::CliDefault => Some(write_unique(
-            &config.output.journal_dir,
-            &format!("journal_{period}_{stamp}"),
-            "csv",
-            &rendered.content,
-        )?),
-        OutputTarget::Named => Some(write_unique(
-            &config.output.journal_dir,
-            &format!("journal_{period}_{}_{stamp}", req.format),
-            &ext,
-            &rendered.content,
-        )?),
-    };
-    let mut record = ExportRecord {
+    let record = ExportRecord {
         id,
         log_id: 0,
         exported_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -220,15 +206,167 @@ fn run(
         credit_total,
         actor: req.actor.name.clone(),
         channel: req.actor.channel.clone(),
-        file_name: path
-            .as_ref()
-            .and_then(|p| p.file_name())
-            .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned()),
-        path,
+        file_name: "-".into(),
+        path: None,
         sha256,
         warnings,
     };
-    let mut details = serde_json::to_value(&record).unwrap_or_else(|_| json!({}));
+    let stamp = display_time(config.timezone, now, "%Y%m%d_%H%M%S");
+    let outcome = ExportOutcome {
+        record,
+        content: rendered.content,
+    };
+    match Destination::of(config, req, &period, &stamp, &ext)? {
+        None => record_stdout(store, req, outcome),
+        Some(dest) => store_file(store, config, req, outcome, &dest),
+    }
+}
+
+/// The folder and name of the journal file.
+struct Destination {
+    dir: PathBuf,
+    stem: String,
+    ext: String,
+    /// `--output FILE`: that exact name, replacing a file already there.
+    explicit: Option<String>,
+}
+
+impl Destination {
+    fn of(
+        config: &Config,
+        req: &ExportRequest,
+        period: &str,
+        stamp: &str,
+        ext: &str,
+    ) -> Result<Option<Self>, JournalError> {
+        let dir = config.output.journal_dir.clone();
+        let named = |stem: String, ext: &str| Self {
+            dir: dir.clone(),
+            stem,
+            ext: ext.to_string(),
+            explicit: None,
+        };
+        Ok(match &req.output {
+            OutputTarget::Stdout => None,
+            OutputTarget::CliDefault => Some(named(format!("journal_{period}_{stamp}"), "csv")),
+            OutputTarget::Named => Some(named(
+                format!("journal_{period}_{}_{stamp}", req.format),
+                ext,
+            )),
+            OutputTarget::File(p) => {
+                let io = |source| JournalError::Io {
+                    context: format!("writing journal {}", p.display()),
+                    source,
+                };
+                if p.is_dir() {
+                    // Refused now: after the commit the rename would fail with a record made.
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "a directory is there; name a file",
+                    )));
+                }
+                let (dir, name) = ocb_publish::split(p).map_err(io)?;
+                Some(Self {
+                    dir,
+                    stem: String::new(),
+                    ext: String::new(),
+                    explicit: Some(name),
+                })
+            }
+        })
+    }
+
+    /// The `n`th candidate name: `{stem}.{ext}`, then `{stem}-2.{ext}`, `-3` … (SPEC §10.1).
+    fn name(&self, n: u32) -> String {
+        match (&self.explicit, n) {
+            (Some(name), _) => name.clone(),
+            (None, 1) => format!("{}.{}", self.stem, self.ext),
+            (None, n) => format!("{}-{n}.{}", self.stem, self.ext),
+        }
+    }
+}
+
+/// Standard output: the export is recorded, no file is stored.
+fn record_stdout(
+    store: &Store,
+    req: &ExportRequest,
+    mut outcome: ExportOutcome,
+) -> Result<ExportOutcome, JournalError> {
+    let (log, details) = log_of(&outcome.record);
+    outcome.record.log_id = store.record_journal_export(&req.actor, &log, details, None)?;
+    Ok(outcome)
+}
+
+/// Writes the journal to a staged file, records it (export row, audit event and the file's
+/// publication in one transaction), then renames it to its final name (issue 15): a crash at
+/// any point leaves either no journal and no record, or both.
+fn store_file(
+    store: &Store,
+    config: &Config,
+    req: &ExportRequest,
+    mut outcome: ExportOutcome,
+    dest: &Destination,
+) -> Result<ExportOutcome, JournalError> {
+    recover(store, config, &dest.dir)?;
+    let first = dest.dir.join(dest.name(1));
+    let io = |source| JournalError::Io {
+        context: format!("writing journal {}", first.display()),
+        source,
+    };
+    let mut staged = StagedFile::new(&dest.dir, &dest.name(1)).map_err(io)?;
+    staged.write_all(outcome.content.as_bytes()).map_err(io)?;
+    staged.sync().map_err(io)?;
+    let mut n = 1;
+    outcome.record.log_id = loop {
+        let name = dest.name(n);
+        let target = dest.dir.join(&name);
+        outcome.record.file_name = name;
+        outcome.record.path = Some(target.clone());
+        let file = Publication {
+            staged: staged.path().to_path_buf(),
+            target,
+            replace: dest.explicit.is_some(),
+        };
+        let (log, details) = log_of(&outcome.record);
+        match store.record_journal_export(&req.actor, &log, details, Some(&file)) {
+            Ok(id) => break id,
+            Err(StoreError::NameTaken(_)) if dest.explicit.is_none() => n += 1,
+            Err(e) => return Err(e.into()), // the staged file is deleted as it drops
+        }
+    };
+    let staged_path = staged.path().to_path_buf();
+    let target = staged
+        .publish_recorded(&outcome.record.file_name)
+        .map_err(|source| JournalError::Io {
+            context: format!(
+                "moving journal {} into place (the export is recorded; the next export finishes the move)",
+                dest.dir.join(&outcome.record.file_name).display()
+            ),
+            source,
+        })?;
+    if let Err(e) = store.publication_done(&staged_path) {
+        // Only bookkeeping: recovery finds the file in place and forgets the row.
+        tracing::warn!(file = %target.display(), error = %e, "could not mark the journal as published");
+    }
+    Ok(outcome)
+}
+
+/// Finishes or discards journals left by interrupted exports, in the configured journal folder
+/// and in the folder about to be written.
+fn recover(store: &Store, config: &Config, dir: &Path) -> Result<(), JournalError> {
+    let journal_dir = config.output.journal_dir.as_path();
+    let dirs: Vec<&Path> = if dir == journal_dir {
+        vec![dir]
+    } else {
+        vec![journal_dir, dir]
+    };
+    store.recover_outputs(&dirs)?;
+    Ok(())
+}
+
+/// The export log row and the audit details of a record.
+fn log_of(record: &ExportRecord) -> (NewJournalExport, serde_json::Value) {
+    let mut details = serde_json::to_value(record).unwrap_or_else(|_| json!({}));
     if let Some(map) = details.as_object_mut() {
         // Upstream's field names, kept beside ours.
         map.insert("total_cost".into(), json!(record.total));
@@ -237,10 +375,9 @@ fn run(
         // The store adds the log row id as `export_id`.
         map.remove("log_id");
     }
-    // The log row and the `export.journal` audit event are written in one transaction.
     let log = NewJournalExport {
         exported_at: record.exported_at.clone(),
-        period,
+        period: record.period.clone(),
         period_status: record.period_status.clone(),
         format: record.format.clone(),
         template_name: record.template.clone(),
@@ -258,20 +395,7 @@ fn run(
             .unwrap_or_default(),
         sha256: record.sha256.clone(),
     };
-    record.log_id = match store.record_journal_export(&req.actor, &log, details) {
-        Ok(id) => id,
-        Err(e) => {
-            // An export that is not in the log must not leave a file behind either.
-            if let Some(p) = &record.path {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e.into());
-        }
-    };
-    Ok(ExportOutcome {
-        record,
-        content: rendered.content,
-    })
+    (log, details)
 }
 
 /// A timestamp in the configured zone (`timezone`), for file names and templates.
@@ -281,54 +405,4 @@ pub fn display_time(tz: TimeZoneSetting, now: DateTime<Utc>, fmt: &str) -> Strin
         TimeZoneSetting::Named(zone) => now.with_timezone(&zone).format(fmt).to_string(),
         TimeZoneSetting::Local => now.with_timezone(&chrono::Local).format(fmt).to_string(),
     }
-}
-
-/// Writes `{dir}/{stem}.{ext}`, or `{stem}-2.{ext}`, `-3` … when the name is taken.
-fn write_unique(dir: &Path, stem: &str, ext: &str, content: &str) -> Result<PathBuf, JournalError> {
-    for n in 1u32.. {
-        let name = if n == 1 {
-            format!("{stem}.{ext}")
-        } else {
-            format!("{stem}-{n}.{ext}")
-        };
-        let path = dir.join(name);
-        match write_new(&path, content, true) {
-            Ok(p) => return Ok(p),
-            Err(JournalError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("u32 range exhausted")
-}
-
-fn write_file(path: &Path, content: &str, create_new: bool) -> Result<PathBuf, JournalError> {
-    write_new(path, content, create_new)
-}
-
-/// Creates parent directories and writes the file owner-only (SPEC §15.3).
-fn write_new(path: &Path, content: &str, create_new: bool) -> Result<PathBuf, JournalError> {
-    let io = |source| JournalError::Io {
-        context: format!("writing journal {}", path.display()),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true);
-    if create_new {
-        opts.create_new(true);
-    } else {
-        opts.create(true).truncate(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(io)?;
-    f.write_all(content.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    Ok(path.to_path_buf())
 }

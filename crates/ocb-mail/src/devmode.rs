@@ -1,9 +1,13 @@
 //! Dev mode (SPEC §9.7): instead of SMTP, write the complete message as `.eml` plus an HTML preview
 //! to `output.email_dir`, named `{period}_{recipient}_{YYYYmmddTHHMMSS}` with `-2`, `-3` … on
 //! collision (never overwriting, unlike upstream's second-resolution names).
+//!
+//! Both files are staged under hidden names and synced first (`ocb_publish`, issue 15); the
+//! caller records the send with the candidate names (the record's transaction is what claims a
+//! name), then publishes them under the names that were free.
 
 use crate::{BuiltMessage, MailError, Result};
-use std::fs::OpenOptions;
+use ocb_publish::StagedFile;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,46 @@ pub struct DevFiles {
     pub eml: PathBuf,
     /// The HTML body with header comments.
     pub html: PathBuf,
+}
+
+/// The two files of one message, complete and synced under hidden names, not yet published.
+#[derive(Debug)]
+pub struct StagedDevFiles {
+    /// The staged `.eml`.
+    pub eml: StagedFile,
+    /// The staged `.html`.
+    pub html: StagedFile,
+    dir: PathBuf,
+    base: String,
+}
+
+impl StagedDevFiles {
+    /// The `n`th candidate final names (`n` = 1, 2, …): `{base}.eml` and `{base}.html`, then
+    /// `{base}-2.eml` …
+    pub fn candidate(&self, n: u32) -> DevFiles {
+        let name = if n <= 1 {
+            self.base.clone()
+        } else {
+            format!("{}-{n}", self.base)
+        };
+        DevFiles {
+            eml: self.dir.join(format!("{name}.eml")),
+            html: self.dir.join(format!("{name}.html")),
+        }
+    }
+
+    /// Publishes both files under candidate `n`, once the record naming them has committed (a
+    /// failure leaves them staged for recovery to finish).
+    pub fn publish_recorded(self, n: u32) -> Result<DevFiles> {
+        let files = self.candidate(n);
+        for (staged, path) in [(self.eml, &files.eml), (self.html, &files.html)] {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            staged
+                .publish_recorded(&name)
+                .map_err(io(format!("writing {}", path.display())))?;
+        }
+        Ok(files)
+    }
 }
 
 /// `@` becomes `_at_`; characters outside `[A-Za-z0-9._-]` become `_`.
@@ -40,25 +84,18 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> MailError {
     move |source| MailError::Io { context, source }
 }
 
-#[cfg(unix)]
-fn owner_only(o: &mut OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    o.mode(0o600);
-}
-#[cfg(not(unix))]
-fn owner_only(_: &mut OpenOptions) {}
-
-/// Creates `path` only if it does not exist (the claim on a base name is atomic).
-fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    owner_only(&mut o);
-    o.open(path)
+/// Stages one file of a message with `bytes`, synced.
+fn stage(dir: &Path, name: &str, bytes: &[u8]) -> Result<StagedFile> {
+    let err = || io(format!("writing {}", dir.join(name).display()));
+    let mut f = StagedFile::new(dir, name).map_err(err())?;
+    f.write_all(bytes).map_err(err())?;
+    f.sync().map_err(err())?;
+    Ok(f)
 }
 
-/// Writes `.eml` and `.html` for one message. `stamp` is the local `YYYYmmddTHHMMSS`.
+/// Stages `.eml` and `.html` for one message. `stamp` is the local `YYYYmmddTHHMMSS`.
 #[allow(clippy::too_many_arguments)]
-pub fn write_dev_files(
+pub fn stage_dev_files(
     dir: &Path,
     period: &str,
     recipient: &str,
@@ -67,40 +104,21 @@ pub fn write_dev_files(
     subject: &str,
     html_body: &str,
     attachment_names: &[String],
-) -> Result<DevFiles> {
-    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+) -> Result<StagedDevFiles> {
     let base = format!("{period}_{}_{stamp}", recipient_slug(recipient));
-    for n in 1u32.. {
-        let name = if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        };
-        let eml = dir.join(format!("{name}.eml"));
-        let html = dir.join(format!("{name}.html"));
-        if html.exists() {
-            continue;
-        }
-        let mut f = match create_new(&eml) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io(format!("writing {}", eml.display()))(e)),
-        };
-        f.write_all(&msg.bytes)
-            .map_err(io(format!("writing {}", eml.display())))?;
-        let preview = format!(
-            "<!-- TO: {} -->\n<!-- SUBJECT: {} -->\n<!-- DATE: {} -->\n<!-- ATTACHMENTS: {} -->\n{html_body}",
-            comment_safe(recipient),
-            comment_safe(subject),
-            comment_safe(&msg.date),
-            comment_safe(&attachment_names.join(", ")),
-        );
-        let mut h = create_new(&html).map_err(io(format!("writing {}", html.display())))?;
-        h.write_all(preview.as_bytes())
-            .map_err(io(format!("writing {}", html.display())))?;
-        return Ok(DevFiles { eml, html });
-    }
-    unreachable!("an unbounded counter always finds a free name")
+    let preview = format!(
+        "<!-- TO: {} -->\n<!-- SUBJECT: {} -->\n<!-- DATE: {} -->\n<!-- ATTACHMENTS: {} -->\n{html_body}",
+        comment_safe(recipient),
+        comment_safe(subject),
+        comment_safe(&msg.date),
+        comment_safe(&attachment_names.join(", ")),
+    );
+    Ok(StagedDevFiles {
+        eml: stage(dir, &format!("{base}.eml"), &msg.bytes)?,
+        html: stage(dir, &format!("{base}.html"), preview.as_bytes())?,
+        dir: dir.to_path_buf(),
+        base,
+    })
 }
 
 #[cfg(test)]
@@ -133,42 +151,42 @@ mod tests {
     }
 
     #[test]
-    fn same_second_names_never_collide() {
+    fn files_are_staged_then_published_under_the_chosen_candidate() {
         let dir = tempfile::tempdir().expect("tmp");
         let m = msg();
         let names = vec!["a.pdf".to_string(), "b.pdf".to_string()];
-        let mut seen = Vec::new();
-        for _ in 0..3 {
-            let f = write_dev_files(
-                dir.path(),
-                "2025-01",
-                "zorp.blinkman@example.edu",
-                "20250203T040506",
-                &m,
-                "Charges -- x",
-                "<p>h</p>",
-                &names,
-            )
-            .expect("write");
-            seen.push(
-                f.eml
-                    .file_name()
-                    .expect("name")
-                    .to_string_lossy()
-                    .to_string(),
-            );
-            let html = std::fs::read_to_string(&f.html).expect("html");
-            assert!(html.starts_with("<!-- TO: zorp.blinkman@example.edu -->\n<!-- SUBJECT: Charges - - x -->\n<!-- DATE: Mon, 03 Feb 2025"));
-            assert!(html.contains("<!-- ATTACHMENTS: a.pdf, b.pdf -->\n<p>h</p>"));
-            assert_eq!(std::fs::read(&f.eml).expect("eml"), m.bytes);
-        }
+        let staged = stage_dev_files(
+            dir.path(),
+            "2025-01",
+            "zorp.blinkman@example.edu",
+            "20250203T040506",
+            &m,
+            "Charges -- x",
+            "<p>h</p>",
+            &names,
+        )
+        .expect("stage");
+        let base = "2025-01_zorp.blinkman_at_example.edu_20250203T040506";
         assert_eq!(
-            seen,
-            [
-                "2025-01_zorp.blinkman_at_example.edu_20250203T040506.eml",
-                "2025-01_zorp.blinkman_at_example.edu_20250203T040506-2.eml",
-                "2025-01_zorp.blinkman_at_example.edu_20250203T040506-3.eml"
-            ]
+            staged.candidate(1).eml,
+            dir.path().join(format!("{base}.eml"))
         );
+        assert_eq!(
+            staged.candidate(3).html,
+            dir.path().join(format!("{base}-3.html"))
+        );
+        let hidden = std::fs::read_dir(dir.path()).expect("ls").count();
+        assert_eq!(hidden, 2);
+        assert!(
+            !staged.candidate(1).eml.exists(),
+            "nothing final before the record"
+        );
+        let f = staged.publish_recorded(2).expect("publish");
+        assert_eq!(f.eml, dir.path().join(format!("{base}-2.eml")));
+        let html = std::fs::read_to_string(&f.html).expect("html");
+        assert!(html.starts_with("<!-- TO: zorp.blinkman@example.edu -->\n<!-- SUBJECT: Charges - - x -->\n<!-- DATE: Mon, 03 Feb 2025"));
+        assert!(html.contains("<!-- ATTACHMENTS: a.pdf, b.pdf -->\n<p>h</p>"));
+        assert_eq!(std::fs::read(&f.eml).expect("eml"), m.bytes);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 2);
     }
 }

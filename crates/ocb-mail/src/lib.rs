@@ -29,7 +29,7 @@ mod smtp;
 mod summary;
 mod templates;
 
-pub use devmode::{recipient_slug, write_dev_files, DevFiles};
+pub use devmode::{recipient_slug, stage_dev_files, DevFiles, StagedDevFiles};
 pub use message::{build_message, Attachment, BuiltMessage, OutgoingEmail};
 pub use smtp::{Security, SendReport, SmtpMailer, SmtpSettings};
 pub use summary::{ChargeSummary, EmailSummary, ProjectSummary, StatementRef};

@@ -2,7 +2,7 @@
 //! rendering into a staging directory → one transaction → atomic moves. Dry runs render into a
 //! temporary (or `--preview-dir`) directory and write nothing else.
 
-use crate::files::{new_staging, publish, recover, write_private};
+use crate::files::{new_staging, publish, recover, RenderDir};
 use crate::settings::{account_rules, contact_email, display_time, local_format};
 use crate::{io_err, pdf_path, Progress, Result, StatementsError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -231,7 +231,7 @@ fn plan<'a>(
 fn render_all(
     renderer: &Renderer,
     jobs: &[Planned<'_>],
-    dir: &Path,
+    dir: &RenderDir,
     workers: usize,
     progress: &dyn Progress,
 ) -> Result<()> {
@@ -253,8 +253,8 @@ fn render_all(
                 source,
             })
             .and_then(|pdf| {
-                let path = dir.join(&job.filename);
-                write_private(&path, &pdf).map_err(io_err(format!("writing {}", path.display())))
+                dir.save(&job.filename, &pdf)
+                    .map_err(io_err(format!("writing {}", job.filename)))
             });
         match result {
             Ok(()) => progress.advance(1),
@@ -361,63 +361,94 @@ pub fn generate(
         .workers
         .unwrap_or_else(|| config.statements.worker_count())
         .clamp(1, planned.len().max(1));
-    let target = match (&opts.preview_dir, opts.dry_run) {
-        (Some(dir), true) => {
-            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-            dir.clone()
-        }
-        (None, true) => new_staging(&std::env::temp_dir())?,
-        (_, false) => new_staging(&pdf_dir)?,
-    };
-    let discard = |dir: &Path| {
-        if opts.preview_dir.is_none() || !opts.dry_run {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    };
+    let target = render_dir(opts, &pdf_dir)?;
     if let Err(e) = render_all(&renderer, &planned, &target, workers, progress) {
-        discard(&target);
+        target.discard_after_failure();
         return Err(e);
     }
     let mut report = report(config, period, kind, &planned, &snap, orphans, opts.dry_run);
     report.template = renderer.template_origin().to_string();
     report.workers = workers;
-    if opts.dry_run {
-        discard(&target);
-        report.pdf_dir = opts.preview_dir.clone();
-    } else {
-        let commit = GenerationCommit {
-            period,
-            kind,
-            counter: snap.counter,
-            started_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            statements: upserts(config, &planned),
-            staging_dir: target.clone(),
-        };
-        let outcome = match store.commit_generation(actor, &commit) {
-            Ok(o) => o,
-            Err(e) => {
-                discard(&target);
-                return Err(e.into());
-            }
-        };
-        let keep: HashSet<PathBuf> = commit
-            .statements
-            .iter()
-            .map(|s| s.pdf_path.clone())
-            .collect();
-        publish(&target, &outcome.removed_pdfs, &keep)?;
-        store.finish_generation_run(outcome.run_id)?;
-        report.run_id = Some(outcome.run_id);
-        (report.new, report.updated, report.unchanged, report.removed) = (
-            outcome.new,
-            outcome.updated,
-            outcome.unchanged,
-            outcome.removed,
-        );
-        report.pdf_dir = Some(pdf_dir);
+    match target {
+        RenderDir::Staging(claim) => {
+            let commit = GenerationCommit {
+                period,
+                kind,
+                counter: snap.counter,
+                started_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                statements: upserts(config, &planned),
+                staging_dir: claim.path().to_path_buf(),
+            };
+            let outcome = publish_run(store, actor, &commit, claim)?;
+            report.run_id = Some(outcome.run_id);
+            (report.new, report.updated, report.unchanged, report.removed) = (
+                outcome.new,
+                outcome.updated,
+                outcome.unchanged,
+                outcome.removed,
+            );
+            report.pdf_dir = Some(pdf_dir);
+        }
+        dry => {
+            dry.discard()?;
+            report.pdf_dir = opts.preview_dir.clone();
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Where the PDFs are rendered: the run's own staging directory in `pdf_dir`, or for a dry run
+/// the preview directory or a scratch one.
+fn render_dir(opts: &GenerateOptions, pdf_dir: &Path) -> Result<RenderDir> {
+    Ok(match (&opts.preview_dir, opts.dry_run) {
+        (Some(dir), true) => {
+            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+            RenderDir::Preview(dir.clone())
+        }
+        (None, true) => RenderDir::Scratch(
+            tempfile::Builder::new()
+                .prefix("ocb-dry-run-")
+                .tempdir()
+                .map_err(io_err("creating a scratch directory".to_string()))?,
+        ),
+        (_, false) => RenderDir::Staging(new_staging(pdf_dir)?),
+    })
+}
+
+/// Makes the rendered PDFs durable, commits the run (the point of no return), then moves the
+/// PDFs into place. A failure before the commit discards the staging directory; after it, the
+/// next run's recovery finishes the moves.
+fn publish_run(
+    store: &mut Store,
+    actor: &Actor,
+    commit: &GenerationCommit,
+    claim: ocb_publish::DirClaim,
+) -> Result<ocb_store::RunOutcome> {
+    let staging = claim.path().to_path_buf();
+    // The PDFs' names in the staging folder, and its own name in pdf_dir: recovery of a
+    // committed run needs both after a power cut.
+    let synced = ocb_publish::sync_dir(&staging)
+        .and_then(|()| ocb_publish::sync_parent(&staging))
+        .map_err(io_err(format!("syncing {}", staging.display())));
+    let outcome = match synced.and_then(|()| Ok(store.commit_generation(actor, commit)?)) {
+        Ok(o) => o,
+        Err(e) => {
+            RenderDir::Staging(claim).discard_after_failure();
+            return Err(e);
+        }
+    };
+    let keep: HashSet<PathBuf> = commit
+        .statements
+        .iter()
+        .map(|s| s.pdf_path.clone())
+        .collect();
+    publish(&staging, &outcome.removed_pdfs, &keep)?;
+    store.finish_generation_run(outcome.run_id)?;
+    claim
+        .remove()
+        .map_err(io_err(format!("removing {}", staging.display())))?;
+    Ok(outcome)
 }
 
 fn report(

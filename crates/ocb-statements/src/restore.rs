@@ -2,7 +2,6 @@
 //! Re-renders PDFs missing on disk from the stored template data and changes nothing else — no
 //! figures, no rows, no sent status. Also used by sending when an attachment is missing (§9.2).
 
-use crate::files::write_private;
 use crate::generate::{GenerateOptions, GenerationReport, StatementLine};
 use crate::{io_err, Progress, Result, StatementsError};
 use ocb_config::Config;
@@ -11,7 +10,8 @@ use ocb_render::Renderer;
 use ocb_store::{Store, StoredStatement};
 use std::time::Instant;
 
-/// Renders one stored statement to its PDF path (written next to it, then renamed into place).
+/// Renders one stored statement to its PDF path: staged next to it, synced, renamed into place
+/// (`ocb_publish`). Its row already names the file, so there is nothing to record.
 pub(crate) fn rerender(store: &Store, renderer: &Renderer, s: &StoredStatement) -> Result<()> {
     let data = store.statement_template_data(s.id)?;
     let pdf = renderer
@@ -21,12 +21,9 @@ pub(crate) fn rerender(store: &Store, renderer: &Renderer, s: &StoredStatement) 
             project: s.project_id.clone(),
             source,
         })?;
-    if let Some(dir) = s.pdf_path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-    }
-    let tmp = s.pdf_path.with_extension("pdf.partial");
-    write_private(&tmp, &pdf).map_err(io_err(format!("writing {}", tmp.display())))?;
-    std::fs::rename(&tmp, &s.pdf_path).map_err(io_err(format!("writing {}", s.pdf_path.display())))
+    ocb_publish::write_file(&s.pdf_path, &pdf, None)
+        .map(drop)
+        .map_err(io_err(format!("writing {}", s.pdf_path.display())))
 }
 
 pub(crate) fn restore_missing(

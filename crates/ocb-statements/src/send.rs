@@ -10,11 +10,11 @@ use chrono::Utc;
 use ocb_config::Config;
 use ocb_core::period::Period;
 use ocb_mail::{
-    build_message, write_dev_files, Attachment, EmailTemplates, OutgoingEmail, SmtpMailer,
-    SmtpSettings,
+    build_message, stage_dev_files, Attachment, BuiltMessage, EmailTemplates, OutgoingEmail,
+    SmtpMailer, SmtpSettings, StagedDevFiles,
 };
 use ocb_render::Renderer;
-use ocb_store::{Actor, EmailLogEntry, Store, StoreError, StoredStatement};
+use ocb_store::{Actor, EmailLogEntry, Publication, Store, StoreError, StoredStatement};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -153,6 +153,7 @@ impl Batch<'_> {
         attempts: u32,
         message_id: Option<String>,
         file: Option<String>,
+        files: &[Publication],
     ) -> Result<i64> {
         let entry = EmailLogEntry {
             period: self.period.clone(),
@@ -170,7 +171,85 @@ impl Batch<'_> {
             file_path: file,
             total: pi_total(statements).to_string(),
         };
-        Ok(self.store.record_email(self.actor, &entry)?)
+        Ok(self.store.record_email(self.actor, &entry, files)?)
+    }
+
+    /// Writes a dev-mode message (SPEC §9.7): both files staged and synced, the send recorded
+    /// with the first pair of names still free (the record's transaction claims them), then the
+    /// files published under those names. Returns the log row id and the `.eml` path.
+    fn send_dev_mode(
+        &mut self,
+        statements: &[StoredStatement],
+        subject: &str,
+        msg: &BuiltMessage,
+        html: &str,
+        names: &[String],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(i64, PathBuf)> {
+        let stamp = local_format(self.config, now, "%Y%m%dT%H%M%S");
+        let staged = stage_dev_files(
+            &self.config.output.email_dir,
+            &self.period,
+            &statements[0].pi_email,
+            &stamp,
+            msg,
+            subject,
+            html,
+            names,
+        )?;
+        let (log_id, n) = self.log_dev_mode(statements, subject, msg, names, &staged)?;
+        let done = [
+            staged.eml.path().to_path_buf(),
+            staged.html.path().to_path_buf(),
+        ];
+        let files = staged.publish_recorded(n)?;
+        for path in &done {
+            if let Err(e) = self.store.publication_done(path) {
+                // Only bookkeeping: recovery finds the file in place and forgets the row.
+                tracing::warn!(file = %files.eml.display(), error = %e, "could not mark an e-mail file as published");
+            }
+        }
+        Ok((log_id, files.eml))
+    }
+
+    /// Records a dev-mode send under candidate names 1, 2, … until a pair is free.
+    fn log_dev_mode(
+        &mut self,
+        statements: &[StoredStatement],
+        subject: &str,
+        msg: &BuiltMessage,
+        names: &[String],
+        staged: &StagedDevFiles,
+    ) -> Result<(i64, u32)> {
+        for n in 1u32.. {
+            let target = staged.candidate(n);
+            let files = [
+                (staged.eml.path(), &target.eml),
+                (staged.html.path(), &target.html),
+            ]
+            .map(|(staged, target)| Publication {
+                staged: staged.to_path_buf(),
+                target: target.clone(),
+                replace: false,
+            });
+            let logged = self.log(
+                statements,
+                subject,
+                "dev_mode",
+                None,
+                json!({"attachments": names}),
+                1,
+                Some(msg.message_id.clone()),
+                Some(target.eml.display().to_string()),
+                &files,
+            );
+            match logged {
+                Ok(id) => return Ok((id, n)),
+                Err(StatementsError::Store(StoreError::NameTaken(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("an unbounded counter always finds a free name")
     }
 
     /// Sends one PI's email; returns the result row (errors become `failed` with a log row).
@@ -221,40 +300,23 @@ impl Batch<'_> {
                     0,
                     None,
                     None,
+                    &[],
                 )?);
                 result.result = "failed";
                 result.error = Some(text);
                 return Ok(());
             }
         };
-        let details = json!({"attachments": names});
         if self.config.dev_mode {
-            let stamp = local_format(self.config, now, "%Y%m%dT%H%M%S");
-            let files = write_dev_files(
-                &self.config.output.email_dir,
-                &self.period,
-                &statements[0].pi_email,
-                &stamp,
-                &msg,
-                &subject,
-                &html,
-                &names,
-            )?;
-            result.log_id = Some(self.log(
-                statements,
-                &subject,
-                "dev_mode",
-                None,
-                details,
-                1,
-                Some(msg.message_id.clone()),
-                Some(files.eml.display().to_string()),
-            )?);
+            let (log_id, eml) =
+                self.send_dev_mode(statements, &subject, &msg, &html, &names, now)?;
+            result.log_id = Some(log_id);
             result.result = "dev_mode";
             result.attempts = 1;
-            result.file = Some(files.eml);
+            result.file = Some(eml);
             return Ok(());
         }
+        let details = json!({"attachments": names});
         let report = self
             .mailer
             .as_mut()
@@ -273,6 +335,7 @@ impl Batch<'_> {
                 report.attempts,
                 Some(msg.message_id.clone()),
                 None,
+                &[],
             )?);
             result.result = "sent";
         } else {
@@ -286,6 +349,7 @@ impl Batch<'_> {
                 report.attempts,
                 Some(msg.message_id.clone()),
                 None,
+                &[],
             )?);
             result.result = "failed";
             result.error = Some(error);
@@ -307,6 +371,14 @@ pub fn send(
         return Err(StoreError::NotFound(format!("Billing period {period} not found")).into());
     }
     check_configured(config)?;
+    if !opts.dry_run {
+        // Attachments must match their statements, and dev-mode files their log rows: finish
+        // or discard what an interrupted run left first.
+        crate::files::recover(store, &config.output.pdf_dir)?;
+        if config.dev_mode {
+            store.recover_outputs(&[&config.output.email_dir])?;
+        }
+    }
     let mut by_pi: BTreeMap<String, Vec<StoredStatement>> = BTreeMap::new();
     for s in store.list_statements(period, None)? {
         by_pi.entry(s.pi_email.clone()).or_default().push(s);

@@ -2,6 +2,7 @@
 //! marking the attached statements sent — all in one transaction.
 
 use crate::audit::{self, AuditEvent};
+use crate::publications::{self, Publication};
 use crate::{map_busy, Actor, Result, Store};
 use rusqlite::params;
 use serde_json::{json, Value};
@@ -64,13 +65,21 @@ pub struct StoredEmailLog {
 
 impl Store {
     /// Records a send operation; on `success`/`dev_mode` marks the attached statements sent
-    /// (only those whose figures are still the ones that were sent). Returns the log row id.
-    pub fn record_email(&mut self, actor: &Actor, e: &EmailLogEntry) -> Result<i64> {
+    /// (only those whose figures are still the ones that were sent). `files` are the dev-mode
+    /// files to publish, recorded in the same transaction ([`crate::StoreError::NameTaken`]
+    /// when a name is no longer free: nothing is recorded). Returns the log row id.
+    pub fn record_email(
+        &mut self,
+        actor: &Actor,
+        e: &EmailLogEntry,
+        files: &[Publication],
+    ) -> Result<i64> {
         let at = self.now();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_busy)?;
+        publications::insert(&tx, &at, files)?;
         let ids: Vec<i64> = e.statements.iter().map(|(id, _)| *id).collect();
         tx.execute(
             "INSERT INTO email_log (occurred_at, period, recipient, subject, status, error, details, attempts,
@@ -196,7 +205,7 @@ mod tests {
             file_path: None,
             total: "2".into(),
         };
-        s.record_email(&a, &e).expect("log");
+        s.record_email(&a, &e, &[]).expect("log");
         let sent: i64 = s
             .conn
             .query_row("SELECT count(sent_at) FROM statements", [], |r| r.get(0))
@@ -204,7 +213,7 @@ mod tests {
         assert_eq!(sent, 0);
         e.status = "success";
         e.error = None;
-        s.record_email(&a, &e).expect("log");
+        s.record_email(&a, &e, &[]).expect("log");
         let sent: i64 = s
             .conn
             .query_row("SELECT count(sent_at) FROM statements", [], |r| r.get(0))

@@ -3,6 +3,7 @@
 //! export log lists the rows (filters period and format, paginated) and serves the stored files.
 
 use crate::audit::{insert as insert_audit, AuditEvent};
+use crate::publications::{self, Publication};
 use crate::{map_busy, Actor, Result, Store};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension};
@@ -115,15 +116,25 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredJournalExport> {
 }
 
 impl Store {
-    /// Records a successful export and its audit event `export.journal` in one transaction;
-    /// `details` gets `export_id` (the new row id). Returns the row id.
+    /// Records a successful export, its audit event `export.journal` and the publication of its
+    /// staged file (none for standard output) in one transaction; `details` gets `export_id`
+    /// (the new row id). Returns the row id. [`crate::StoreError::NameTaken`] when the file's
+    /// final name is no longer free (nothing is recorded; try the next name).
     pub fn record_journal_export(
         &self,
         actor: &Actor,
         e: &NewJournalExport,
         mut details: serde_json::Value,
+        file: Option<&Publication>,
     ) -> Result<i64> {
-        let tx = self.conn.unchecked_transaction().map_err(map_busy)?;
+        // Immediate: the free-name check and the insert must not interleave with another export.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(map_busy)?;
+        let at = self.now();
+        publications::insert(&tx, &at, file.map_or(&[], std::slice::from_ref))?;
         tx.prepare_cached(
             "INSERT INTO journal_exports (exported_at, period, period_status, format, template_name,
                  include_flagged, row_count, charge_count, total, debit_total, credit_total, actor,
@@ -160,7 +171,7 @@ impl Store {
             period: Some(e.period.clone()),
             details,
         };
-        insert_audit(&tx, &self.now(), actor, &event)?;
+        insert_audit(&tx, &at, actor, &event)?;
         tx.commit().map_err(map_busy)?;
         Ok(id)
     }
@@ -240,11 +251,17 @@ mod tests {
                 &a,
                 &export("2025-01", "gl"),
                 serde_json::json!({"format": "gl"}),
+                None,
             )
             .expect("record");
-        s.record_journal_export(&a, &export("2025-01", "summary"), serde_json::json!({}))
-            .expect("record");
-        s.record_journal_export(&a, &export("2025-02", "gl"), serde_json::json!({}))
+        s.record_journal_export(
+            &a,
+            &export("2025-01", "summary"),
+            serde_json::json!({}),
+            None,
+        )
+        .expect("record");
+        s.record_journal_export(&a, &export("2025-02", "gl"), serde_json::json!({}), None)
             .expect("record");
         let (rows, total) = s
             .journal_exports(Some("2025-01"), None, 0, 10)
@@ -261,6 +278,37 @@ mod tests {
     }
 
     #[test]
+    fn an_export_whose_file_name_is_taken_records_nothing() {
+        let s = store();
+        let dir = tempfile::tempdir().expect("tmp");
+        let taken = dir.path().join("journal.csv");
+        std::fs::write(&taken, b"an earlier journal").expect("write");
+        let file = Publication {
+            staged: dir.path().join(".ocb-staged-x-journal.csv"),
+            target: taken.clone(),
+            replace: false,
+        };
+        let a = Actor::cli("alice");
+        let e = export("2025-01", "gl");
+        let err = s.record_journal_export(&a, &e, serde_json::json!({}), Some(&file));
+        assert!(matches!(err, Err(crate::StoreError::NameTaken(p)) if p == taken));
+        assert_eq!(s.journal_exports(None, None, 0, 10).expect("log").1, 0);
+        assert!(s.audit_events(None, 10).expect("audit").is_empty());
+        let free = Publication {
+            target: dir.path().join("journal-2.csv"),
+            ..file
+        };
+        let id = s
+            .record_journal_export(&a, &e, serde_json::json!({}), Some(&free))
+            .expect("record");
+        assert_eq!(
+            s.publication_target(&free.staged).expect("pending"),
+            Some(free.target.clone()),
+            "the file's publication commits with export {id}"
+        );
+    }
+
+    #[test]
     fn unknown_channels_are_recorded_as_system() {
         let s = store();
         let demo = Actor {
@@ -269,7 +317,7 @@ mod tests {
             role: None,
         };
         let id = s
-            .record_journal_export(&demo, &export("2025-01", "gl"), serde_json::json!({}))
+            .record_journal_export(&demo, &export("2025-01", "gl"), serde_json::json!({}), None)
             .expect("record");
         let row = s.journal_export(id).expect("get").expect("row");
         assert_eq!(row.channel, "system");

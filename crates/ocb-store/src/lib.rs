@@ -40,6 +40,7 @@ mod lock_tests;
 mod migrate;
 mod pattern_test;
 mod periods;
+mod publications;
 mod reevaluate;
 mod review;
 mod sessions;
@@ -75,6 +76,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use ocb_core::billing::BillableCharge;
 pub use pattern_test::PatternSubject;
 pub use periods::{HistoryEntry, PeriodInfo, PeriodNote, PeriodTransition};
+pub use publications::{Publication, RecoveredOutputs};
 pub use reevaluate::{PeriodReevaluation, ReevaluationReport};
 pub use review::{
     Override, ReviewAction, ReviewOutcome, ReviewRequest, ReviewScope, ReviewSummary,
@@ -113,6 +115,10 @@ pub enum StoreError {
     /// A rule refused the operation (period state, queue state …).
     #[error("{0}")]
     Refused(String),
+    /// An output file's final name is already taken (by a file, or by another export about to
+    /// be moved there); the caller tries the next name (`-2`, `-3` …).
+    #[error("output file {} already exists", .0.display())]
+    NameTaken(PathBuf),
     /// A database failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

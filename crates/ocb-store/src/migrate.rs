@@ -30,10 +30,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "failed_import_counts",
         include_str!("../migrations/sqlite/0006_failed_import_counts.sql"),
     ),
+    (
+        7,
+        "file_publications",
+        include_str!("../migrations/sqlite/0007_file_publications.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 fn current_version(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)

@@ -63,7 +63,8 @@ pub enum ServeError {
 }
 
 /// Everything `serve` does before listening (SPEC §12.1): checks the secret rule, migrates the
-/// database, syncs config users, marks interrupted jobs, removes orphan artefacts.
+/// database, syncs config users, marks interrupted jobs, recovers output files (orphan import
+/// artefacts, statement runs, journals and e-mails of interrupted runs).
 pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
     config
         .check_serve_secret()
@@ -89,6 +90,11 @@ pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
     // A statement run cut short by a crash: finish its committed file moves or discard its
     // temporary files (SPEC §8.4 step 7), so every statement row matches its PDF.
     ocb_statements::recover(&store, &config.output.pdf_dir)
+        .map_err(|e| ServeError::Setup(e.to_string()))?;
+    // Journals and dev-mode e-mails of interrupted exports and sends: finish those whose record
+    // committed, delete the others (issue 15).
+    store
+        .recover_outputs(&[&config.output.journal_dir, &config.output.email_dir])
         .map_err(|e| ServeError::Setup(e.to_string()))?;
     drop(store);
     AppState::new(config).map_err(|e| ServeError::Setup(e.message))

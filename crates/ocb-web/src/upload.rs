@@ -1,23 +1,25 @@
 //! The import modal's server side (SPEC §12.6): uploads are streamed to a private staging area
-//! under random names, previewed with a dry run of the real ingest service, then committed as
-//! one background job per file.
+//! under random names (complete files only, see [`stage_field`]), previewed with a dry run of
+//! the real ingest service, then committed as one background job per file.
 
 use crate::auth::Reviewer;
 use crate::error::AppError;
 use crate::jobs::JobProgress;
 use crate::security::CurrentUser;
 use crate::state::AppState;
+use axum::extract::multipart::Field;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use ocb_config::Config;
 use ocb_core::source::ImportMode;
 use ocb_ingest::{Database, ImportReport, IngestRequest, IngestSettings, KnownSource};
+use ocb_publish::StagedFile;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -99,6 +101,48 @@ fn extension(name: &str) -> Option<&'static str> {
         .map(|e| &e[1..])
 }
 
+/// Why an upload could not be staged.
+pub(crate) enum StageFailure {
+    /// Over `web.max_upload_mb`.
+    TooLarge,
+    /// The multipart body broke off or was malformed.
+    Invalid(String),
+    /// The server could not write it.
+    Internal(String),
+}
+
+/// Streams one multipart file field into the staging area as `dir/{name}`: written to a hidden
+/// staged file, synced and renamed only once complete (`ocb_publish`, issue 15), so an upload
+/// cut short (a broken connection, a file over the limit, a killed server) never appears under
+/// a staged name; its staged file is deleted. Returns the path and the size.
+pub(crate) async fn stage_field(
+    dir: &Path,
+    name: &str,
+    field: &mut Field<'_>,
+    limit: u64,
+) -> Result<(PathBuf, u64), StageFailure> {
+    let internal = |e: std::io::Error| StageFailure::Internal(format!("staging {name}: {e}"));
+    let mut out = StagedFile::new(dir, name).map_err(internal)?;
+    let mut size: u64 = 0;
+    while let Some(bytes) = field
+        .chunk()
+        .await
+        .map_err(|e| StageFailure::Invalid(e.to_string()))?
+    {
+        size += bytes.len() as u64;
+        if size > limit {
+            return Err(StageFailure::TooLarge);
+        }
+        out.write_all(&bytes).map_err(internal)?;
+    }
+    let owned = name.to_string();
+    let path = tokio::task::spawn_blocking(move || out.publish(&owned))
+        .await
+        .map_err(|e| StageFailure::Internal(format!("staging {name}: {e}")))?
+        .map_err(internal)?;
+    Ok((path, size))
+}
+
 /// Per-file choices of the modal.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct FileMeta {
@@ -171,35 +215,13 @@ pub async fn upload(
             continue;
         };
         let id = crate::security::random_token()[..32].to_string();
-        let path = st.staging.dir.join(format!("{id}.{ext}"));
-        let mut out = match std::fs::File::create(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                return AppError::internal(format!("staging {}: {e}", path.display()))
-                    .into_response()
-            }
-        };
-        let mut size: u64 = 0;
-        loop {
-            match field.chunk().await {
-                Ok(Some(bytes)) => {
-                    size += bytes.len() as u64;
-                    if size > limit {
-                        drop(out);
-                        let _ = std::fs::remove_file(&path);
-                        return too_large(&st);
-                    }
-                    if let Err(e) = out.write_all(&bytes) {
-                        return AppError::internal(format!("staging write: {e}")).into_response();
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    return bad(&format!("Invalid upload: {e}"));
-                }
-            }
-        }
+        let path =
+            match stage_field(&st.staging.dir, &format!("{id}.{ext}"), &mut field, limit).await {
+                Ok((path, _)) => path,
+                Err(StageFailure::TooLarge) => return too_large(&st),
+                Err(StageFailure::Invalid(e)) => return bad(&format!("Invalid upload: {e}")),
+                Err(StageFailure::Internal(e)) => return AppError::internal(e).into_response(),
+            };
         if let Ok(mut m) = st.staging.files.lock() {
             m.insert(
                 id.clone(),

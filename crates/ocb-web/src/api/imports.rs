@@ -6,7 +6,7 @@
 
 use super::{ApiError, ApiReviewer, ApiUser, ApiViewer, Paging};
 use crate::state::AppState;
-use crate::upload::{self, FileMeta, PreparedJob};
+use crate::upload::{self, FileMeta, PreparedJob, StageFailure};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
@@ -15,7 +15,6 @@ use ocb_ingest::Database;
 use ocb_store::ImportFilter;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Uploads above this size are imported as a background job (a request should not hang for
@@ -79,35 +78,33 @@ async fn receive(st: &AppState, mut mp: Multipart) -> Result<Upload, ApiError> {
                     .with_details(json!({"filename": filename})),
             );
         };
-        let path = st.staging.dir.join(format!(
-            "api-{}{ext}",
-            &crate::security::random_token()[..32]
-        ));
-        let mut out = std::fs::File::create(&path).map_err(|e| {
-            ApiError::from(crate::error::AppError::internal(format!("staging: {e}")))
-        })?;
-        let mut staged = Upload {
+        let name = format!("api-{}{ext}", &crate::security::random_token()[..32]);
+        let (path, size) =
+            match upload::stage_field(&st.staging.dir, &name, &mut field, limit).await {
+                Ok(staged) => staged,
+                Err(StageFailure::TooLarge) => {
+                    let mb = st.config.web.max_upload_mb;
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("File too large: the limit is {mb} MB per file."),
+                    ));
+                }
+                Err(StageFailure::Invalid(e)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid multipart body: {e}"
+                    )))
+                }
+                Err(StageFailure::Internal(e)) => {
+                    return Err(ApiError::from(crate::error::AppError::internal(e)))
+                }
+            };
+        let staged = Upload {
             path,
             filename,
-            size: 0,
+            size,
             fields: HashMap::new(),
             handed_over: false,
         };
-        while let Some(bytes) = field.chunk().await.map_err(bad)? {
-            staged.size += bytes.len() as u64;
-            if staged.size > limit {
-                let mb = st.config.web.max_upload_mb;
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("File too large: the limit is {mb} MB per file."),
-                ));
-            }
-            out.write_all(&bytes).map_err(|e| {
-                ApiError::from(crate::error::AppError::internal(format!(
-                    "staging write: {e}"
-                )))
-            })?;
-        }
         upload = Some(staged);
     }
     let mut upload = upload

@@ -10,7 +10,7 @@ use clap::Parser;
 use ocb_convert::audit::{audit_fields, render, AuditFormat, AuditRun, AuditValue};
 use ocb_convert::chrono_tz::Tz;
 use ocb_convert::config::{merge, ConfigFile};
-use ocb_convert::output::{resolve_output, write_atomic};
+use ocb_convert::output::resolve_output;
 use ocb_convert::report::{render_report, FileRef, Mode, RunInfo};
 use ocb_convert::{Conversion, ConvertContext, ConvertError, ExitCode as Code, Kind};
 use std::path::{Path, PathBuf};
@@ -142,9 +142,27 @@ pub fn run(global: Global, args: ConvertArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::from(code.code()))
 }
 
+/// Writes an output whole or not at all, so a failed run leaves any previous file untouched
+/// (INTEGRATIONS.md §1.1; `ocb_publish`: staged in the same folder, synced, renamed, folder
+/// synced). It keeps the permissions of the file it replaces, else those of a new file.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ConvertError> {
-    write_atomic(path, bytes)
+    ocb_publish::write_file(path, bytes, permissions_of(path))
+        .map(drop)
         .map_err(|e| ConvertError::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(unix)]
+fn permissions_of(path: &Path) -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    Some(std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn permissions_of(path: &Path) -> Option<std::fs::Permissions> {
+    std::fs::metadata(path).ok().map(|m| m.permissions())
 }
 
 /// `--config` files, then `--config-dir` (`*.json` except `*.example.json`, by file name).

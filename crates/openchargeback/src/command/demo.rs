@@ -75,6 +75,11 @@ imports:
     - {name: OpenAI, pattern: openai, fund_org: IT-OPENAI-EDU, account_code: "54500"}
 "#;
 
+/// Writes a demo file whole or not at all (`ocb_publish`, issue 15), readable as usual.
+pub(crate) fn write(path: &Path, content: impl AsRef<[u8]>) -> std::io::Result<()> {
+    ocb_publish::write_file(path, content.as_ref(), ocb_publish::unix_mode(0o644)).map(drop)
+}
+
 fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
@@ -99,7 +104,7 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data)?;
     let config_path = dir.join("config.yaml");
-    std::fs::write(
+    write(
         &config_path,
         DEMO_CONFIG.replace("{DIR}", &dir.display().to_string()),
     )?;
@@ -117,7 +122,7 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
     let mut files = Vec::new();
     for (name, source, content) in FILES {
         let path = data.join(name);
-        std::fs::write(&path, content)?;
+        write(&path, content)?;
         files.push((path, source));
     }
     // The converted sources: HPC jobs, storage quotas, VMs and OpenAI usage (issue 5).

@@ -116,12 +116,15 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
             b.finish_and_clear();
         }
         if let (Some(dest), Some(src)) = (&args.errors_file, &report.errors_path) {
-            std::fs::copy(src, dest).map_err(|e| {
-                CliError::fail(
-                    "internal",
-                    format!("copying error report to {}: {e}", dest.display()),
-                )
-            })?;
+            // Whole or not at all, like every output (`ocb_publish`, issue 15).
+            std::fs::read(src)
+                .and_then(|bytes| ocb_publish::write_file(dest, &bytes, None))
+                .map_err(|e| {
+                    CliError::fail(
+                        "internal",
+                        format!("copying error report to {}: {e}", dest.display()),
+                    )
+                })?;
         }
         if !ctx.global.json && !ctx.global.quiet {
             let (summary, problems) = human(ctx, &report);

@@ -128,7 +128,7 @@ pub fn convert_integrations(data: &Path) -> Result<Vec<(PathBuf, &'static str)>,
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&path, content)?;
+        super::write(&path, content)?;
     }
     let period: Period = "2025-01".parse().expect("valid period");
     let runs: [(Kind, &'static str); 5] = [
@@ -155,7 +155,7 @@ pub fn convert_integrations(data: &Path) -> Result<Vec<(PathBuf, &'static str)>,
             ));
         }
         let path = data.join(ocb_convert::kind::default_file_name(&ctx.source, period));
-        std::fs::write(&path, conv.csv())?;
+        super::write(&path, conv.csv())?;
         out.push((path, source));
     }
     Ok(out)
@@ -239,7 +239,7 @@ fn convert_one(kind: Kind, root: &Path, ctx: &ConvertContext) -> Result<Conversi
             // A fresh instance starts a fresh subsidy ledger (the demo month is its first).
             let lines = openai::parse_openai_input(&bytes)?;
             let out = openai::convert(&lines, &cfg, &Ledger::default(), ctx, &sha)?;
-            std::fs::write(&ledger, out.ledger.to_json()).map_err(|e| {
+            super::write(&ledger, out.ledger.to_json()).map_err(|e| {
                 ConvertError::Internal(format!("cannot write {}: {e}", ledger.display()))
             })?;
             Ok(out.conversion)
