@@ -313,6 +313,15 @@ fn issue_15_unterminated_quote_mid_file_swallows_no_row() {
     );
 }
 
+/// Found by the `csv` fuzz target: records ended by a lone `\r` (classic Mac line ends) all
+/// reported the same line, so errors could not be told apart.
+#[test]
+fn fuzz_csv_records_after_lone_cr_get_their_own_lines() {
+    let read = read_ok(&b"\"BilledCost\",\"BillingPeriodStart\"\na\rd,"[..]);
+    let lines: Vec<u64> = read.rejected.iter().map(|r| r.line.n).collect();
+    assert_eq!(lines, [2, 3]);
+}
+
 /// Legitimate multi-line quoted fields (FOCUS descriptions) keep working next to the fix.
 #[test]
 fn multi_line_quoted_fields_are_still_one_record() {
@@ -706,7 +715,7 @@ mod parquet_files {
         assert_eq!(read.stats.expect("stats").rows_read, 2);
     }
 
-    /// Writes the Parquet fuzz seed: `OCB_SEED_DIR=fuzz/seeds/reader cargo test -p ocb-focus
+    /// Writes the Parquet fuzz seed: `OCB_SEED_DIR=fuzz/seeds/parquet cargo test -p ocb-focus
     /// write_parquet_fuzz_seed -- --ignored`.
     #[test]
     #[ignore = "writes a fuzz seed on request"]

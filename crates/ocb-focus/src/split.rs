@@ -25,7 +25,7 @@
 //! which the caller stops (it cannot know where the next record starts without reading on,
 //! possibly forever: `/dev/zero`).
 
-use memchr::{memchr, memchr2, memchr3};
+use memchr::{memchr, memchr2, memchr2_iter, memchr3};
 use std::io::{self, Read};
 
 /// The longest record (and the longest physical line) the reader accepts: 64 MiB, far beyond
@@ -107,7 +107,7 @@ pub(crate) struct Splitter<R> {
     /// Raw bytes of the last record: `buf[raw.0..raw.1]`.
     raw: (usize, usize),
     raw_start: usize,
-    /// 1 + number of `\n` consumed so far.
+    /// 1 + number of line breaks consumed so far.
     line: u64,
     prev_ended_cr: bool,
     blank_lines: u64,
@@ -284,7 +284,8 @@ impl<R: Read> Splitter<R> {
         let lead = leading_blanks(raw, self.prev_ended_cr);
         let body = &raw[lead.bytes.min(raw.len())..];
         let ended_cr = body.last() == Some(&b'\r');
-        let newlines = count_newlines(raw);
+        let completes_crlf = self.prev_ended_cr && raw.first() == Some(&b'\n');
+        let newlines = count_line_breaks(raw) - u64::from(completes_crlf);
         self.blank_lines += lead.blanks;
         self.raw_start = lead.bytes;
         self.info = RecordInfo {
@@ -468,37 +469,36 @@ struct Leading {
 }
 
 /// Counts the line terminators at the start of `raw`: blank lines, except a `\n` that completes
-/// the `\r\n` ending the previous record.
+/// the `\r\n` ending the previous record (already counted with its `\r`).
 fn leading_blanks(raw: &[u8], prev_ended_cr: bool) -> Leading {
     let mut lead = Leading::default();
     let mut i = 0;
     if prev_ended_cr && raw.first() == Some(&b'\n') {
-        lead.newlines = 1;
         i = 1;
     }
     while i < raw.len() {
         match raw[i] {
-            b'\n' => {
-                lead.newlines += 1;
-                lead.blanks += 1;
-            }
-            b'\r' => {
-                if raw.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                    lead.newlines += 1;
-                }
-                lead.blanks += 1;
-            }
+            b'\n' => {}
+            b'\r' if raw.get(i + 1) == Some(&b'\n') => i += 1,
+            b'\r' => {}
             _ => break,
         }
+        lead.newlines += 1;
+        lead.blanks += 1;
         i += 1;
     }
     lead.bytes = i;
     lead
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+/// Physical line breaks in `bytes`: `\n`, `\r\n` and a lone `\r` each end a line, as they end
+/// a record (a file saved with classic Mac line ends has only `\r`; counting `\n` alone put
+/// every record of such a file on line 1). A `\r` at the very end counts; the `\n` that may
+/// follow it is then skipped by [`leading_blanks`].
+fn count_line_breaks(bytes: &[u8]) -> u64 {
+    memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+        .count() as u64
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ fn lines(text: &[u8]) -> Vec<u64> {
 #[case(b"h1,h2\n\"a\nb\nc\",d\ne,f\n", &[1, 2, 5], 0)]
 #[case(b"h1,h2\r\n\"a\r\nb\",d\r\ne,f\r\n", &[1, 2, 4], 0)]
 #[case(b"h1,h2\n   \na,b\n\t\nc,d\n", &[1, 3, 5], 2)]
+#[case::classic_mac_line_ends(b"h1,h2\ra,b\r\rc,d\r", &[1, 2, 4], 1)]
+#[case::mixed_line_ends(b"h1,h2\r\na,\"x\ry\"\rc,d\n", &[1, 2, 4], 0)]
 fn records_start_on_the_right_physical_line(
     #[case] text: &[u8],
     #[case] want: &[u64],
@@ -216,7 +218,8 @@ fn read_errors_come_after_the_bytes_before_them() {
 
 /// Records as the `csv` crate (over `csv_core`) splits them, with the physical start line. The
 /// crate's own `position().line()` is where reading started, before any skipped blank lines, so
-/// the line is worked out from its byte position instead.
+/// the line is worked out from its byte position instead, counting `\n`, `\r\n` and a lone
+/// `\r` as line breaks (they all end records).
 fn reference(text: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -230,7 +233,13 @@ fn reference(text: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
             .iter()
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
-        let line = 1 + text[..from + skip].iter().filter(|&&b| b == b'\n').count() as u64;
+        let before = &text[..from + skip];
+        let breaks = (0..before.len())
+            .filter(|&i| {
+                before[i] == b'\n' || (before[i] == b'\r' && text.get(i + 1) != Some(&b'\n'))
+            })
+            .count();
+        let line = 1 + breaks as u64;
         out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
     }
     out
