@@ -728,15 +728,42 @@ mod parquet_files {
         }
     }
 
-    /// Found by the `reader` fuzz target: corrupt column metadata makes the parquet crate panic
-    /// ("column start and length should not be negative"); the reader reports a file error.
+    /// Found by the former `reader` fuzz target: corrupt column metadata makes the parquet crate
+    /// panic ("column start and length should not be negative"); the reader reports a file error
+    /// (now from the page check, which reads the same offsets without panicking; other panics of
+    /// the crate are still contained by `catch_unwind`).
     #[test]
     fn parquet_crate_panics_become_file_errors() {
         let bytes = include_bytes!("../testdata/fuzz-parquet-negative-column-start.parquet");
         let err = file_error(bytes.to_vec());
         assert_eq!(err.kind, FileErrorKind::Parquet, "{err}");
         assert!(
-            err.message.contains("unsupported or corrupt Parquet data"),
+            err.message
+                .contains("negative offset or size: corrupt file"),
+            "{err}"
+        );
+    }
+
+    /// Found by the `parquet` fuzz target (issue 15): a 1.9 KB file whose page headers declare
+    /// huge uncompressed sizes; the parquet crate allocated and filled them (800 MB, 28 s under
+    /// the fuzzer, out of memory in CI). Page headers are now checked before any page is read.
+    #[test]
+    fn fuzz_parquet_huge_page_sizes_are_refused_before_reading() {
+        let bytes = include_bytes!("../testdata/fuzz-parquet-huge-page.parquet");
+        let started = std::time::Instant::now();
+        let err = file_error(bytes.to_vec());
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(err.kind, FileErrorKind::Parquet, "{err}");
+        assert!(
+            err.message.starts_with("not a usable Parquet file: "),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("huge.parquet");
+        std::fs::write(&path, bytes).expect("write");
+        let err = FocusReader::open(&path).expect_err("refused");
+        assert!(
+            err.message.starts_with("not a usable Parquet file: "),
             "{err}"
         );
     }

@@ -86,7 +86,10 @@ impl PartSource {
             #[cfg(feature = "parquet")]
             Sniffed::Parquet => {
                 let file = File::open(path).map_err(|e| FileError::io(name, &e))?;
-                let reader = crate::parquet_source::open_reader(name, file)?;
+                let reader = crate::parquet_source::open_reader(
+                    name,
+                    crate::parquet_source::SharedFile::new(file),
+                )?;
                 let (source, columns) =
                     crate::parquet_source::ParquetSource::open(name, reader, part)?;
                 let rest = raw.into_inner().1;
