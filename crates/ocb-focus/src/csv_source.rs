@@ -127,7 +127,7 @@ impl CsvSource {
         }
         FileError::new(
             &self.path,
-            FileErrorKind::NoHeader,
+            FileErrorKind::LineTooLong,
             format!(
                 "{line}: a line longer than {} MiB without a line end: not a FOCUS CSV file, or \
                  a damaged one",

@@ -439,7 +439,7 @@ fn endless_data_line_after_a_good_header_is_a_file_error() {
     assert!(matches!(reader.next_row(), Some(RowResult::Row(_))));
     assert!(reader.next_row().is_none());
     let err = reader.finish().expect_err("file error");
-    assert_eq!(err.kind, FileErrorKind::NoHeader, "{err}");
+    assert_eq!(err.kind, FileErrorKind::LineTooLong, "{err}");
     assert!(
         err.message.starts_with("line 3: a line longer than 64 MiB"),
         "{err}"
