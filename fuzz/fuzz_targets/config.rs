@@ -26,16 +26,21 @@ fuzz_target!(|data: &[u8]| {
     let file = Path::new("/srv/ocb/instance/config.yaml");
     let cwd = Path::new("/srv/ocb");
     // YAML ends a line at \n, \r\n and a lone \r (a file with classic Mac line ends).
-    let lines = 2 + text.bytes().enumerate().filter(|&(i, b)| {
-        b == b'\n' || (b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
-    }).count();
+    let lines = 2 + text
+        .bytes()
+        .enumerate()
+        .filter(|&(i, b)| b == b'\n' || (b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n')))
+        .count();
     match ocb_config::load_str(text, Some(file), &env, cwd) {
         Err(errors) => {
             assert!(!errors.0.is_empty(), "refused without a reason");
             for d in &errors.0 {
                 assert!(!d.message.is_empty(), "empty message for {}", d.key);
                 if let Some(line) = d.line {
-                    assert!(line <= lines, "line {line} beyond the document ({lines}): {d}");
+                    assert!(
+                        line <= lines,
+                        "line {line} beyond the document ({lines}): {d}"
+                    );
                 }
                 assert!(d.error_line().starts_with("config error: "));
             }

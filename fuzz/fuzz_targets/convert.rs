@@ -76,9 +76,18 @@ fn check(result: Result<Conversion, ConvertError>) {
 
 fn qumulo_directories() -> BTreeMap<String, Metadata> {
     [
-        ("bumberly-lab", fixture!("qumulo/projects/bumberly-lab/.openchargeback.json")),
-        ("climate-modeling", fixture!("qumulo/projects/climate-modeling/.openchargeback.json")),
-        ("pilot-project", fixture!("qumulo/projects/pilot-project/.openchargeback.json")),
+        (
+            "bumberly-lab",
+            fixture!("qumulo/projects/bumberly-lab/.openchargeback.json"),
+        ),
+        (
+            "climate-modeling",
+            fixture!("qumulo/projects/climate-modeling/.openchargeback.json"),
+        ),
+        (
+            "pilot-project",
+            fixture!("qumulo/projects/pilot-project/.openchargeback.json"),
+        ),
         (
             "wombsworth-genomics",
             fixture!("qumulo/projects/wombsworth-genomics/.openchargeback.json"),
@@ -101,27 +110,45 @@ fn qumulo(usage: Usage, directories: BTreeMap<String, Metadata>) {
         directories,
         usage,
     };
-    check(ocb_convert::qumulo::convert(&input, &cfg, &ctx(Kind::Qumulo, "2025-01")));
+    check(ocb_convert::qumulo::convert(
+        &input,
+        &cfg,
+        &ctx(Kind::Qumulo, "2025-01"),
+    ));
 }
 
 fn slurm(input: &[u8]) {
     let Ok(text) = std::str::from_utf8(input) else {
         return;
     };
-    let map = config(&[fixture!("slurm/tiers.json"), fixture!("slurm/accounts.json")]);
-    let cfg = ocb_convert::slurm::SlurmConfig::from_merged_json(&map, &mut Vec::new())
-        .expect("config");
+    let map = config(&[
+        fixture!("slurm/tiers.json"),
+        fixture!("slurm/accounts.json"),
+    ]);
+    let cfg =
+        ocb_convert::slurm::SlurmConfig::from_merged_json(&map, &mut Vec::new()).expect("config");
     if let Ok(items) = ocb_convert::slurm::parse_slurm_input(text) {
-        check(ocb_convert::slurm::convert(&items, &cfg, &ctx(Kind::Slurm, "2025-01")));
+        check(ocb_convert::slurm::convert(
+            &items,
+            &cfg,
+            &ctx(Kind::Slurm, "2025-01"),
+        ));
     }
 }
 
 fn isilon(input: &[u8]) {
-    let map = config(&[fixture!("isilon/rates.json"), fixture!("isilon/projects.json")]);
-    let cfg = ocb_convert::isilon::IsilonConfig::from_merged_json(&map, &mut Vec::new())
-        .expect("config");
+    let map = config(&[
+        fixture!("isilon/rates.json"),
+        fixture!("isilon/projects.json"),
+    ]);
+    let cfg =
+        ocb_convert::isilon::IsilonConfig::from_merged_json(&map, &mut Vec::new()).expect("config");
     if let Ok(quotas) = ocb_convert::isilon::parse_isilon_input(input) {
-        check(ocb_convert::isilon::convert(&quotas, &cfg, &ctx(Kind::Isilon, "2025-01")));
+        check(ocb_convert::isilon::convert(
+            &quotas,
+            &cfg,
+            &ctx(Kind::Isilon, "2025-01"),
+        ));
     }
 }
 
@@ -131,7 +158,11 @@ fn azure_local(input: &[u8]) {
         ocb_convert::azure_local::AzureLocalConfig::from_merged_json(&map, &[], &mut Vec::new())
             .expect("config");
     if let Ok(inv) = ocb_convert::azure_local::parse_azure_local_input(input) {
-        check(ocb_convert::azure_local::convert(&inv, &cfg, &ctx(Kind::AzureLocal, "2025-01")));
+        check(ocb_convert::azure_local::convert(
+            &inv,
+            &cfg,
+            &ctx(Kind::AzureLocal, "2025-01"),
+        ));
     }
 }
 
@@ -141,8 +172,8 @@ fn openai(input: &[u8]) {
         fixture!("openai/projects.json"),
         fixture!("openai/subsidies-cap12.json"),
     ]);
-    let cfg = ocb_convert::openai::OpenAiConfig::from_merged_json(&map, &mut Vec::new())
-        .expect("config");
+    let cfg =
+        ocb_convert::openai::OpenAiConfig::from_merged_json(&map, &mut Vec::new()).expect("config");
     if let Ok(lines) = ocb_convert::openai::parse_openai_input(input) {
         let ledger = ocb_convert::openai::Ledger::default();
         let ctx = ctx(Kind::OpenAi, "2026-01");
@@ -162,14 +193,23 @@ fn cloud(input: &[u8], aws: bool) {
     };
     let tables = [table];
     if aws {
-        let cfg = ocb_convert::aws_cur::AwsCurConfig::from_merged_json(&Map::new(), &mut Vec::new())
-            .expect("config");
-        check(ocb_convert::aws_cur::convert(&tables, &cfg, &ctx(Kind::AwsCur, "2025-01")));
+        let cfg =
+            ocb_convert::aws_cur::AwsCurConfig::from_merged_json(&Map::new(), &mut Vec::new())
+                .expect("config");
+        check(ocb_convert::aws_cur::convert(
+            &tables,
+            &cfg,
+            &ctx(Kind::AwsCur, "2025-01"),
+        ));
     } else {
         let cfg =
             ocb_convert::azure_ea::AzureEaConfig::from_merged_json(&Map::new(), &mut Vec::new())
                 .expect("config");
-        check(ocb_convert::azure_ea::convert(&tables, &cfg, &ctx(Kind::AzureEa, "2025-01")));
+        check(ocb_convert::azure_ea::convert(
+            &tables,
+            &cfg,
+            &ctx(Kind::AzureEa, "2025-01"),
+        ));
     }
 }
 
@@ -224,8 +264,9 @@ fuzz_target!(|data: &[u8]| {
         }
         5 => {
             // A project's dot file, next to the fixture usage.
-            let usage = ocb_convert::qumulo::parse_usage_file(fixture!("qumulo/usage-2025-01.json"))
-                .expect("fixture usage");
+            let usage =
+                ocb_convert::qumulo::parse_usage_file(fixture!("qumulo/usage-2025-01.json"))
+                    .expect("fixture usage");
             let mut dirs = qumulo_directories();
             dirs.insert("climate-modeling".into(), Metadata::parse(input));
             qumulo(Usage::File(usage), dirs);
