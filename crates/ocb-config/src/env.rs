@@ -1,6 +1,13 @@
 //! Environment expansion of string values (SPEC §4.2): `${NAME}`, `${NAME:-default}` and `$${`
-//! for a literal `${`. Upstream expanded `${VAR}` in five keys only; here every string value is
-//! expanded, keys never are.
+//! for a literal `${`. Upstream expanded `${VAR}` in six credential keys only; here every string
+//! value is expanded, keys never are.
+//!
+//! An unset variable without a default is a config error (issue 15): `database.path:
+//! ${DATA}/billing.db` with `DATA` unset must not quietly become `/billing.db`. The exception
+//! is a credential (see [`unset_means_not_configured`]): upstream turned an unset `${VAR}` there
+//! into "", which means "not configured", and its example config writes `${SMTP_PASSWORD}` and
+//! `${WEB_SECRET_KEY}`, so those stay empty with a warning that `config check` and `serve` show
+//! (cron runs of other commands, which lack those secrets, keep working).
 
 /// The result of expanding one string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +71,17 @@ fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Credentials may reference unset variables: the value is then empty, meaning "not configured",
+/// as upstream did (`smtp.username`, `smtp.password`, `web.secret_key`, and everything under
+/// `sources`, which only API-based collection reads).
+pub(crate) fn unset_means_not_configured(path: &str) -> bool {
+    matches!(path, "smtp.username" | "smtp.password" | "web.secret_key")
+        || path.starts_with("sources.")
+}
+
 /// Expands every string value of the tree in place (keys are never expanded). Bad references
-/// become errors and unset variables `unset_env` notices, both naming the key path.
+/// and unset variables are errors naming the key path, except unset credentials, which become
+/// `unset_env` notices.
 pub(crate) fn expand_tree(
     node: &mut crate::yaml::Node,
     path: &str,
@@ -82,15 +98,15 @@ pub(crate) fn expand_tree(
             }
             match expand(text, env) {
                 Ok(out) => {
+                    let errors = ctx.errors.len();
                     for name in &out.unset {
-                        let d = ctx.diag(
-                            Some(line),
-                            path,
-                            format!("environment variable {name} is not set; using an empty value"),
-                        );
-                        ctx.unset_env.push(d);
+                        report_unset(ctx, line, path, name);
                     }
-                    *text = out.text;
+                    // A refused value keeps its text, so it raises no second error ("must not
+                    // be empty") on top of the unset variable.
+                    if ctx.errors.len() == errors {
+                        *text = out.text;
+                    }
                 }
                 Err(message) => ctx.error(Some(line), path, message),
             }
@@ -106,6 +122,20 @@ pub(crate) fn expand_tree(
                 expand_tree(&mut e.value, &key, env, ctx);
             }
         }
+    }
+}
+
+fn report_unset(ctx: &mut crate::reader::Ctx, line: usize, path: &str, name: &str) {
+    if unset_means_not_configured(path) {
+        let message = format!("environment variable {name} is not set; using an empty value");
+        let d = ctx.diag(Some(line), path, message);
+        ctx.unset_env.push(d);
+    } else {
+        let message = format!(
+            "environment variable {name} is not set (set it, or write ${{{name}:-default}} for \
+             a fallback)"
+        );
+        ctx.error(Some(line), path, message);
     }
 }
 

@@ -8,6 +8,7 @@ use crate::model::Config;
 use crate::reader::{resolve, Ctx};
 use crate::schema::{build, Inputs};
 use crate::{env, yaml};
+use std::io::Read;
 use std::path::Path;
 
 /// A loaded config with its notices.
@@ -37,20 +38,40 @@ pub fn load(
         return Ok(loaded);
     };
     let path = resolve(&cwd, &path.to_string_lossy());
-    let text = std::fs::read(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
-        })
-        .map_err(|message| {
-            ConfigErrors(vec![Diagnostic {
-                file: Some(path.clone()),
-                line: None,
-                key: String::new(),
-                message: format!("cannot read config file: {message}"),
-            }])
-        })?;
+    let text = read_config_file(&path).map_err(|message| {
+        ConfigErrors(vec![Diagnostic {
+            file: Some(path.clone()),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read config file: {message}"),
+        }])
+    })?;
     load_str(&text, Some(&path), env, &cwd)
+}
+
+/// Largest config file read. A full config is a few kilobytes; the limit keeps `-c /dev/zero`
+/// or a wrong multi-gigabyte file from being read into memory (issue 15).
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a config file: a regular file (a FIFO would block, a device never ends) of at most
+/// [`MAX_CONFIG_BYTES`], in UTF-8.
+fn read_config_file(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "larger than {} MiB; this is not a config file",
+            MAX_CONFIG_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
 }
 
 /// Loads a config from YAML text, as if read from `file` (which sets the instance directory and

@@ -5,10 +5,27 @@
 //! type (PyYAML compatibility: upstream configs were read with YAML 1.1 rules). Only null is
 //! decided here, because a null value means "use the default" for every key. Aliases are
 //! resolved by copying the anchored node, and `<<` merge keys are applied like PyYAML does.
+//!
+//! Any file a user hands us must be refused quickly and with bounded memory (issue 15): a
+//! nine-line "billion laughs" alias bomb expands to 9^9 values, so the document is limited to
+//! [`MAX_VALUES`] values and [`MAX_TEXT_BYTES`] of scalar text after alias expansion, and to
+//! [`MAX_DEPTH`] levels of nesting (the tree is walked recursively later). Events are pulled one
+//! at a time instead of through yaml-rust2's recursive `Parser::load`, which overflows the stack
+//! on deeply nested input.
 
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Most values a config document may hold, counting every alias expansion (a full config has a
+/// few hundred; a list of ten thousand users would still fit).
+pub(crate) const MAX_VALUES: usize = 100_000;
+
+/// Most scalar text a config document may hold after alias expansion.
+pub(crate) const MAX_TEXT_BYTES: usize = 16 << 20;
+
+/// Deepest nesting of lists and mappings (a config needs five levels).
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// One node of the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,17 +73,16 @@ pub(crate) struct YamlError {
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<YamlError>> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let m = e.marker();
-        return Err(vec![YamlError {
-            line: m.line(),
-            message: format!(
-                "YAML syntax error: {} (line {}, column {})",
-                e.info(),
-                m.line(),
-                m.col() + 1
-            ),
-        }]);
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(e) => return Err(vec![syntax_error(&e)]),
+        };
+        let done = matches!(event, Event::DocumentEnd | Event::StreamEnd);
+        builder.on_event(event, mark);
+        if done || builder.refused {
+            break;
+        }
     }
     if !builder.errors.is_empty() {
         return Err(builder.errors);
@@ -75,6 +91,47 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<YamlError>> {
         .root
         .filter(|n| n.kind != Kind::Null)
         .map(apply_merges))
+}
+
+fn syntax_error(e: &yaml_rust2::ScanError) -> YamlError {
+    let m = e.marker();
+    YamlError {
+        line: m.line(),
+        message: format!(
+            "YAML syntax error: {} (line {}, column {})",
+            e.info(),
+            m.line(),
+            m.col() + 1
+        ),
+    }
+}
+
+/// How many values and how much scalar text a node holds (aliases included).
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    values: usize,
+    text: usize,
+}
+
+impl Size {
+    fn of(node: &Node) -> Size {
+        let mut size = Size { values: 1, text: 0 };
+        match &node.kind {
+            Kind::Null => {}
+            Kind::Scalar(s) => size.text = s.len(),
+            Kind::Seq(items) => items.iter().for_each(|n| size.add(Size::of(n))),
+            Kind::Map(entries) => entries.iter().for_each(|e| {
+                size.text += e.key.len();
+                size.add(Size::of(&e.value));
+            }),
+        }
+        size
+    }
+
+    fn add(&mut self, other: Size) {
+        self.values = self.values.saturating_add(other.values);
+        self.text = self.text.saturating_add(other.text);
+    }
 }
 
 enum Frame {
@@ -94,15 +151,53 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Size)>,
     root: Option<Node>,
     errors: Vec<YamlError>,
+    /// Values and text built so far, aliases expanded.
+    total: Size,
+    /// A limit was hit: the document is refused and further events are ignored.
+    refused: bool,
 }
 
 impl Builder {
+    /// Counts `size` more of the document; refuses it (error at `line`) past the limits.
+    fn grow(&mut self, size: Size, line: usize) -> bool {
+        self.total.add(size);
+        if self.total.values > MAX_VALUES || self.total.text > MAX_TEXT_BYTES {
+            self.refuse(
+                line,
+                format!(
+                    "the document expands to more than {MAX_VALUES} values or {} MiB of text \
+                     (counting every alias): refused; a YAML alias bomb?",
+                    MAX_TEXT_BYTES >> 20
+                ),
+            );
+        }
+        !self.refused
+    }
+
+    fn refuse(&mut self, line: usize, message: String) {
+        self.refused = true;
+        self.errors.push(YamlError { line, message });
+    }
+
+    fn push(&mut self, frame: Frame, line: usize) {
+        if self.stack.len() >= MAX_DEPTH {
+            let message = format!("lists and mappings are nested more than {MAX_DEPTH} deep");
+            self.refuse(line, message);
+            return;
+        }
+        if self.grow(Size { values: 1, text: 0 }, line) {
+            self.stack.push(frame);
+        }
+    }
+
     fn complete(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            // Sizes are bounded by the limits already, so measuring here is cheap.
+            let size = Size::of(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -138,9 +233,21 @@ fn is_null(text: &str, style: TScalarStyle, tagged_str: bool) -> bool {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.refused {
+            return;
+        }
         let line = mark.line();
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                if !self.grow(
+                    Size {
+                        values: 1,
+                        text: text.len(),
+                    },
+                    line,
+                ) {
+                    return;
+                }
                 let tagged_str = tag.is_some_and(|t| t.suffix == "str");
                 let kind = if is_null(&text, style, tagged_str) {
                     Kind::Null
@@ -150,31 +257,37 @@ impl MarkedEventReceiver for Builder {
                 self.complete(Node { line, kind }, anchor);
             }
             Event::Alias(id) => {
-                let node = match self.anchors.get(&id) {
-                    Some(n) => Node {
-                        line,
-                        kind: n.kind.clone(),
-                    },
-                    None => Node {
-                        line,
-                        kind: Kind::Null,
-                    },
-                };
-                self.complete(node, 0);
+                let size = self
+                    .anchors
+                    .get(&id)
+                    .map_or(Size { values: 1, text: 0 }, |a| a.1);
+                // Counted before it is copied: a bomb is refused at its first oversized copy.
+                if !self.grow(size, line) {
+                    return;
+                }
+                let kind = self
+                    .anchors
+                    .get(&id)
+                    .map_or(Kind::Null, |a| a.0.kind.clone());
+                self.complete(Node { line, kind }, 0);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
+            Event::SequenceStart(anchor, _) => self.push(
+                Frame::Seq {
+                    line,
+                    anchor,
+                    items: vec![],
+                },
                 line,
-                anchor,
-                items: vec![],
-            }),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map {
+            ),
+            Event::MappingStart(anchor, _) => self.push(
+                Frame::Map {
                     line,
                     anchor,
                     entries: vec![],
                     key: None,
-                });
-            }
+                },
+                line,
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq {
@@ -335,6 +448,55 @@ mod tests {
             err[0].message
         );
         assert!(err[0].message.contains("column"), "{}", err[0].message);
+    }
+
+    /// Issue 15, item 8a: this nine-line file made `config check` grow to 23.5 GB until the
+    /// kernel killed it. Expansion is now counted and the document refused at the limit.
+    #[test]
+    fn issue_15_billion_laughs_is_refused_quickly() {
+        let bomb =
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n\
+                    b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n\
+                    c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n\
+                    d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n\
+                    e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n\
+                    f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n\
+                    g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n\
+                    h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n\
+                    i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+        let started = std::time::Instant::now();
+        let err = parse(bomb).expect_err("refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].line, 6, "{err:?}");
+        assert!(err[0].message.contains("alias bomb"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn one_big_string_copied_by_aliases_is_refused() {
+        let big = "x".repeat(1 << 20);
+        let text = format!("a: &a '{big}'\nb: [{}]\n", vec!["*a"; 20].join(","));
+        let err = parse(&text).expect_err("refused");
+        assert!(err[0].message.contains("MiB of text"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn modest_alias_use_is_fine() {
+        let text = "base: &b {x: 1, y: [1, 2, 3]}\nc: [*b, *b, *b]\nd:\n  <<: *b\n";
+        assert!(parse(text).is_ok());
+    }
+
+    #[rstest::rstest]
+    #[case::flow("[".repeat(200) + &"]".repeat(200))]
+    #[case::block("- ".repeat(100_000) + "x\n")]
+    #[case::mapping((0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>())]
+    fn deep_nesting_is_an_error_not_a_stack_overflow(#[case] text: String) {
+        let err = parse(&text).expect_err("refused");
+        assert!(
+            err[0].message.contains("nested more than") || err[0].message.contains("YAML syntax"),
+            "{}",
+            err[0].message
+        );
     }
 
     #[test]

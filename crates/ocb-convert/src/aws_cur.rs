@@ -2,13 +2,15 @@
 //! FOCUS (INTEGRATIONS.md §3.2). Native AWS FOCUS exports need no converter: `ingest` reads them.
 
 use crate::audit::AuditValue;
-use crate::cloud::{cell_period, cloud_tags, object_tags, Candidates, Groups, Table};
+use crate::cloud::{
+    cell_period, cloud_tags, object_tags, Candidates, Groups, Line, RunCurrency, Table,
+};
 use crate::config::{ci_set, CiMap, Obj};
 use crate::error::Result;
 use crate::kind::{ConvertContext, Kind};
 use crate::money::{exact_text, parse_decimal};
 use crate::report::{Conversion, Warning};
-use crate::row::{resource_id, FocusLiteRow};
+use crate::row::{resource_id, FocusColumns, FocusLiteRow};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -68,6 +70,36 @@ const LIST_FROM_UNBLENDED: [&str; 6] = [
     "SavingsPlanUpfrontFee",
 ];
 
+/// FOCUS `ChargeCategory` of a CUR line item type: taxes, credits and refunds, purchases of
+/// reservations and savings plans; every usage type and the discounts applied to usage are
+/// `Usage` (a group takes the category of its first line).
+fn charge_category(line_item_type: &str) -> &'static str {
+    match line_item_type.to_ascii_lowercase().as_str() {
+        "tax" => "Tax",
+        "credit" | "refund" => "Credit",
+        "fee" | "rifee" | "savingsplanupfrontfee" | "savingsplanrecurringfee" => "Purchase",
+        _ => "Usage",
+    }
+}
+
+/// FOCUS `ServiceCategory` of the common AWS product codes; `Other` for the rest.
+fn service_category(product_code: &str) -> &'static str {
+    match product_code {
+        "AmazonEC2" | "AWSLambda" | "AmazonECS" | "AmazonEKS" | "AWSBatch" | "AmazonLightsail" => {
+            "Compute"
+        }
+        "AmazonS3" | "AmazonEFS" | "AmazonFSx" | "AmazonGlacier" | "AWSBackup" => "Storage",
+        "AmazonRDS" | "AmazonDynamoDB" | "AmazonRedshift" | "AmazonElastiCache" | "AmazonDocDB"
+        | "AmazonNeptune" => "Databases",
+        "AmazonVPC" | "AmazonCloudFront" | "AmazonRoute53" | "AWSDataTransfer"
+        | "AmazonApiGateway" => "Networking",
+        "AmazonSageMaker" | "AmazonBedrock" | "AmazonRekognition" | "AmazonComprehend"
+        | "AmazonTextract" => "AI and Machine Learning",
+        "AmazonCloudWatch" | "AWSCloudTrail" | "AWSConfig" => "Management and Governance",
+        _ => "Other",
+    }
+}
+
 struct Cols {
     norm: Vec<String>,
 }
@@ -82,6 +114,7 @@ impl Cols {
 pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Result<Conversion> {
     let mut conv = Conversion::new(Kind::AwsCur, &ctx.source, ctx.period, ctx.skip_invalid);
     let mut groups = Groups::default();
+    let mut run_currency = RunCurrency::default();
     let mut outside = 0u64;
     for t in tables {
         let cols = Cols {
@@ -191,6 +224,14 @@ pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Re
             } else {
                 unblended
             };
+            let currency = match run_currency.of_line(get(p("line_item_currency_code"))) {
+                Ok(c) => c,
+                Err((code, message)) => {
+                    let message = format!("{}: line {line}: {message}", t.name);
+                    b.invalid(&item, Some(*line), code, message);
+                    continue;
+                }
+            };
             let mut tags: Vec<(String, String)> = tag_cols
                 .iter()
                 .map(|(i, k)| (k.clone(), get(Some(*i)).to_string()))
@@ -244,8 +285,29 @@ pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Re
                     resource.to_string()
                 }
             });
+            let col = |n: &str| get(p(n)).to_string();
+            let focus = FocusColumns {
+                billing_account_id: Some(col("bill_payer_account_id"))
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| account.to_string()),
+                billing_account_name: col("bill_payer_account_name"),
+                billing_currency: currency,
+                charge_category: charge_category(ty).into(),
+                invoice_issuer_name: col("bill_invoicing_entity"),
+                service_category: service_category(product).into(),
+                ..FocusColumns::default()
+            };
             conv.items_charged += 1;
-            groups.add(base_id, values, others, list, billed, service, name);
+            groups.add(Line {
+                base_id,
+                values,
+                others,
+                list,
+                billed,
+                service,
+                name,
+                focus,
+            });
         }
     }
     let groups = groups.finish();
@@ -262,6 +324,7 @@ pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Re
             cloud_tags(&g.values, &g.others),
         )
         .contracted_is_billed()
+        .with_focus(g.focus.clone())
         .with_meta(meta.as_object().cloned().unwrap_or_default());
         let row = if g.values[0].is_empty() {
             let kept = conv.buckets.unmapped(

@@ -2,13 +2,15 @@
 //! (INTEGRATIONS.md §3.3). Native Azure FocusCost exports need no converter: `ingest` reads them.
 
 use crate::audit::AuditValue;
-use crate::cloud::{cell_period, cloud_tags, parse_tags_cell, Candidates, Groups, Table};
+use crate::cloud::{
+    cell_period, cloud_tags, parse_tags_cell, Candidates, Groups, Line, RunCurrency, Table,
+};
 use crate::config::Obj;
 use crate::error::Result;
 use crate::kind::{ConvertContext, Kind};
 use crate::money::{exact_text, parse_decimal};
 use crate::report::{Conversion, Warning};
-use crate::row::{resource_id, FocusLiteRow};
+use crate::row::{resource_id, FocusColumns, FocusLiteRow};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -30,10 +32,64 @@ impl AzureEaConfig {
     }
 }
 
+/// Optional columns of the bill that fill the FOCUS columns.
+struct BillColumns {
+    account: Option<usize>,
+    account_name: Option<usize>,
+    currency: Option<usize>,
+    pricing_currency: Option<usize>,
+    exchange_rate: Option<usize>,
+    publisher: Option<usize>,
+}
+
+/// FOCUS `ChargeCategory` of an EA / MCA `ChargeType` (unused reservations stay usage, as in
+/// Azure's own FOCUS export).
+fn charge_category(charge_type: &str) -> &'static str {
+    match charge_type.to_ascii_lowercase().as_str() {
+        "purchase" => "Purchase",
+        "refund" => "Credit",
+        "tax" => "Tax",
+        "roundingadjustment" | "adjustment" => "Adjustment",
+        _ => "Usage",
+    }
+}
+
+/// FOCUS `ServiceCategory` of the common `MeterCategory` values; `Other` for the rest.
+fn service_category(meter_category: &str) -> &'static str {
+    match meter_category.to_ascii_lowercase().as_str() {
+        "virtual machines"
+        | "virtual machines licenses"
+        | "functions"
+        | "container instances"
+        | "azure kubernetes service"
+        | "batch"
+        | "cloud services"
+        | "azure app service" => "Compute",
+        "storage" | "backup" => "Storage",
+        "bandwidth"
+        | "virtual network"
+        | "networking"
+        | "load balancer"
+        | "vpn gateway"
+        | "azure dns"
+        | "content delivery network" => "Networking",
+        "sql database"
+        | "azure cosmos db"
+        | "azure database for postgresql"
+        | "azure database for mysql"
+        | "redis cache" => "Databases",
+        "cognitive services" | "azure openai" | "machine learning" => "AI and Machine Learning",
+        "log analytics" | "azure monitor" => "Management and Governance",
+        _ => "Other",
+    }
+}
+
 /// Converts usage-detail tables.
 pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> Result<Conversion> {
     let mut conv = Conversion::new(Kind::AzureEa, &ctx.source, ctx.period, ctx.skip_invalid);
     let mut groups = Groups::default();
+    let mut run_currency = RunCurrency::default();
+    let mut list_in_pricing_currency = 0u64;
     let mut outside = 0u64;
     for t in tables {
         let pos = |names: &[&str]| {
@@ -62,6 +118,17 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
             pos(&["Quantity"]),
             pos(&["PayGCostInBillingCurrency"]),
         );
+        let cols = BillColumns {
+            account: pos(&["BillingAccountId"])
+                .or_else(|| pos(&["SubscriptionId", "SubscriptionGuid"])),
+            account_name: pos(&["BillingAccountName"])
+                .or_else(|| pos(&["AccountName"]))
+                .or_else(|| pos(&["SubscriptionName"])),
+            currency: pos(&["BillingCurrency", "BillingCurrencyCode", "Currency"]),
+            pricing_currency: pos(&["PricingCurrency", "PricingCurrencyCode"]),
+            exchange_rate: pos(&["ExchangeRatePricingToBilling", "ExchangeRate"]),
+            publisher: pos(&["PublisherName"]),
+        };
         let (name_col, cat_col, type_col, sub_col, tags_col) = (
             pos(&["ResourceName"]),
             pos(&["MeterCategory"]),
@@ -134,10 +201,33 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
                     continue;
                 }
             };
-            let list = match (price, qty, payg) {
-                (Some(p), Some(q), _) => p * q,
-                (_, _, Some(g)) => g,
-                _ => billed,
+            let currency = match run_currency.of_line(get(cols.currency)) {
+                Ok(c) => c,
+                Err((code, message)) => {
+                    let message = format!("{}: line {line}: {message}", t.name);
+                    b.invalid(&item, Some(*line), code, message);
+                    continue;
+                }
+            };
+            let pricing = get(cols.pricing_currency);
+            let foreign_prices = crate::row::currency_code(pricing).is_some_and(|p| p != currency);
+            let list = if foreign_prices {
+                // MCA: PayGPrice is in the pricing currency (USD), the costs in the billing
+                // currency; never mix them (issue 15, item 8b).
+                match (payg, price, qty, num(cols.exchange_rate)) {
+                    (Some(g), ..) => g,
+                    (None, Some(p), Some(q), Ok(Some(rate))) => p * q * rate,
+                    _ => {
+                        list_in_pricing_currency += 1;
+                        billed
+                    }
+                }
+            } else {
+                match (price, qty, payg) {
+                    (Some(p), Some(q), _) => p * q,
+                    (_, _, Some(g)) => g,
+                    _ => billed,
+                }
             };
             let tags = match parse_tags_cell(get(tags_col)) {
                 Ok(t) => t,
@@ -166,17 +256,38 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
                 (_, Some(last)) => last.to_string(),
                 _ => format!("{category} {charge}"),
             };
+            let focus = FocusColumns {
+                billing_account_id: get(cols.account).to_string(),
+                billing_account_name: get(cols.account_name).to_string(),
+                billing_currency: currency,
+                charge_category: charge_category(charge).into(),
+                publisher_name: get(cols.publisher).to_string(),
+                service_category: service_category(category).into(),
+                ..FocusColumns::default()
+            };
             conv.items_charged += 1;
-            groups.add(
+            groups.add(Line {
                 base_id,
                 values,
                 others,
                 list,
                 billed,
-                category.to_string(),
+                service: category.to_string(),
                 name,
-            );
+                focus,
+            });
         }
+    }
+    if list_in_pricing_currency > 0 {
+        conv.buckets.warn(
+            None,
+            "list_cost_currency",
+            format!(
+                "{list_in_pricing_currency} line items have prices in another currency than the \
+                 bill and no PayGCostInBillingCurrency or exchange rate: their ListCost is their \
+                 billed cost"
+            ),
+        );
     }
     let groups = groups.finish();
     let n_groups = groups.len();
@@ -192,6 +303,7 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
             cloud_tags(&g.values, &g.others),
         )
         .contracted_is_billed()
+        .with_focus(g.focus.clone())
         .with_meta(meta.as_object().cloned().unwrap_or_default());
         let row = if g.values[0].is_empty() {
             let kept = conv.buckets.unmapped(

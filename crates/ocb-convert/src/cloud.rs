@@ -5,7 +5,7 @@
 use crate::config::Obj;
 use crate::error::{ConvertError, Result};
 use crate::report::Warning;
-use crate::row::Tags;
+use crate::row::{FocusColumns, Tags};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -196,6 +196,27 @@ pub fn cloud_tags(values: &[String; 7], others: &BTreeMap<String, String>) -> Ta
     t
 }
 
+/// One line item, ready to be grouped.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Id without the `~n` suffix.
+    pub base_id: String,
+    /// Attribution values (canonical order).
+    pub values: [String; 7],
+    /// Other tags.
+    pub others: BTreeMap<String, String>,
+    /// Exact list cost.
+    pub list: Decimal,
+    /// Exact billed cost.
+    pub billed: Decimal,
+    /// ServiceName.
+    pub service: String,
+    /// ResourceName.
+    pub name: String,
+    /// FOCUS columns the bill states for this line.
+    pub focus: FocusColumns,
+}
+
 /// One output group: a resource with one attribution triple.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -215,6 +236,8 @@ pub struct Group {
     pub service: String,
     /// ResourceName (first line).
     pub name: String,
+    /// FOCUS columns (first line; every line of a run has the same currency).
+    pub focus: FocusColumns,
 }
 
 /// Groups in first-seen order, keyed by (base id, triple).
@@ -226,41 +249,35 @@ pub struct Groups {
 
 impl Groups {
     /// Adds a line.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add(
-        &mut self,
-        base_id: String,
-        values: [String; 7],
-        others: BTreeMap<String, String>,
-        list: Decimal,
-        billed: Decimal,
-        service: String,
-        name: String,
-    ) {
-        let triple = [values[0].clone(), values[1].clone(), values[2].clone()];
-        let key = (base_id.clone(), triple);
+    pub fn add(&mut self, line: Line) {
+        let v = &line.values;
+        let key = (
+            line.base_id.clone(),
+            [v[0].clone(), v[1].clone(), v[2].clone()],
+        );
         let i = match self.index.get(&key) {
             Some(i) => *i,
             None => {
                 self.order.push(Group {
-                    base_id,
-                    values,
+                    base_id: line.base_id,
+                    values: line.values,
                     others: BTreeMap::new(),
                     list: Decimal::ZERO,
                     billed: Decimal::ZERO,
                     lines: 0,
-                    service,
-                    name,
+                    service: line.service,
+                    name: line.name,
+                    focus: line.focus,
                 });
                 self.index.insert(key, self.order.len() - 1);
                 self.order.len() - 1
             }
         };
         let g = &mut self.order[i];
-        g.list += list;
-        g.billed += billed;
+        g.list += line.list;
+        g.billed += line.billed;
         g.lines += 1;
-        for (k, v) in others {
+        for (k, v) in line.others {
             g.others.entry(k).or_insert(v);
         }
     }
@@ -281,6 +298,43 @@ impl Groups {
                 (id, g)
             })
             .collect()
+    }
+}
+
+/// The billing currency of one run (issue 15, item 8b): the currency of its first line item.
+/// Amounts in different currencies are never added up, so a line in another currency is an
+/// invalid record (`mixed_currency`): convert each billing currency separately. A line without
+/// a currency (no column, or an empty cell) is taken to be in the run's currency, USD when the
+/// run has none yet.
+#[derive(Debug, Default)]
+pub struct RunCurrency(Option<String>);
+
+impl RunCurrency {
+    /// The currency of a line whose currency cell holds `cell`, or the invalid-record code and
+    /// message when it is not a currency code or not the run's currency.
+    pub fn of_line(&mut self, cell: &str) -> std::result::Result<String, (&'static str, String)> {
+        let code = if cell.trim().is_empty() {
+            self.0.clone().unwrap_or_else(|| "USD".into())
+        } else {
+            crate::row::currency_code(cell).ok_or_else(|| {
+                let msg = format!("billing currency '{cell}' is not an ISO 4217 code such as USD");
+                ("bad_currency", msg)
+            })?
+        };
+        match &self.0 {
+            Some(run) if *run != code => Err((
+                "mixed_currency",
+                format!(
+                    "billed in {code}, but this run is in {run}: amounts in different currencies \
+                     are never added up; convert each billing currency separately"
+                ),
+            )),
+            Some(_) => Ok(code),
+            None => {
+                self.0 = Some(code.clone());
+                Ok(code)
+            }
+        }
     }
 }
 
@@ -346,23 +400,36 @@ mod tests {
     #[test]
     fn suffixes_in_first_seen_order() {
         let mut g = Groups::default();
-        let v = |pi: &str| {
-            let mut a: [String; 7] = Default::default();
-            a[0] = pi.into();
-            a
+        let line = |pi: &str| {
+            let mut values: [String; 7] = Default::default();
+            values[0] = pi.into();
+            Line {
+                base_id: "id".into(),
+                values,
+                others: BTreeMap::new(),
+                list: Decimal::ONE,
+                billed: Decimal::ONE,
+                service: "S".into(),
+                name: "N".into(),
+                focus: FocusColumns::default(),
+            }
         };
         for pi in ["a", "b", "a", "c"] {
-            g.add(
-                "id".into(),
-                v(pi),
-                BTreeMap::new(),
-                Decimal::ONE,
-                Decimal::ONE,
-                "S".into(),
-                "N".into(),
-            );
+            g.add(line(pi));
         }
         let ids: Vec<String> = g.finish().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["id", "id~2", "id~3"]);
+    }
+
+    #[test]
+    fn one_run_has_one_currency() {
+        let mut run = RunCurrency::default();
+        assert_eq!(run.of_line(""), Ok("USD".to_string()));
+        assert_eq!(run.of_line("usd"), Ok("USD".to_string()));
+        assert_eq!(run.of_line("EUR").map_err(|e| e.0), Err("mixed_currency"));
+        assert_eq!(run.of_line("€").map_err(|e| e.0), Err("bad_currency"));
+        let mut eur = RunCurrency::default();
+        assert_eq!(eur.of_line("EUR"), Ok("EUR".to_string()));
+        assert_eq!(eur.of_line(""), Ok("EUR".to_string()));
     }
 }

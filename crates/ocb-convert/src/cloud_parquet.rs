@@ -27,6 +27,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Reads a whole Parquet file into a table of text cells.
 pub fn parse_parquet_table(name: &str, bytes: &[u8]) -> Result<Table> {
     let data = bytes::Bytes::copy_from_slice(bytes);
+    let guard = data.clone();
     let reader = match catch_unwind(AssertUnwindSafe(|| SerializedFileReader::new(data))) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -40,6 +41,9 @@ pub fn parse_parquet_table(name: &str, bytes: &[u8]) -> Result<Table> {
             )))
         }
     };
+    // The parquet crate allocates what page headers declare; a corrupt file is refused first.
+    ocb_focus::parquet_pages::check_page_sizes(reader.metadata(), &guard)
+        .map_err(|e| ConvertError::input(format!("{name}: not a usable Parquet file: {e}")))?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
     let fields = schema.root_schema().get_fields();
     let headers: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();

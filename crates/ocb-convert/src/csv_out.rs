@@ -5,8 +5,12 @@ use crate::error::{ConvertError, Result};
 use crate::row::{FocusLiteRow, HEADER};
 use std::io::Write;
 
-/// Sorts rows by ResourceId (UTF-8 byte order), then ChargePeriodStart, and refuses duplicates.
+/// Sorts rows by ResourceId (UTF-8 byte order), then ChargePeriodStart, and refuses duplicates
+/// and cells that no reader would take back.
 pub fn finalize(rows: &mut [FocusLiteRow]) -> Result<()> {
+    for row in rows.iter() {
+        refuse_nul(row)?;
+    }
     rows.sort_by(|a, b| {
         a.resource_id
             .as_bytes()
@@ -24,6 +28,21 @@ pub fn finalize(rows: &mut [FocusLiteRow]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A NUL character (from a JSON `\u0000` or a text input with binary bytes) would make the CSV
+/// binary data, which `ingest` refuses as a whole (docs/reading-inputs.md): the run fails with
+/// an input error naming the row and column instead of writing a file nobody can import. Found
+/// by the `convert` fuzz target.
+fn refuse_nul(row: &FocusLiteRow) -> Result<()> {
+    let cells = row.cells();
+    match cells.iter().position(|c| c.contains('\0')) {
+        None => Ok(()),
+        Some(i) => Err(ConvertError::input(format!(
+            "{:?}: {} contains a NUL character (binary data in the input?); fix the input",
+            row.resource_id, HEADER[i]
+        ))),
+    }
 }
 
 fn field(out: &mut Vec<u8>, value: &str) {
@@ -86,9 +105,23 @@ mod tests {
         assert!(lines[1].contains(",B,"));
         assert_eq!(
             lines[2],
-            r#"2025-01-01,2025-01-31,2025-01-01,2025-01-31,8.80,8.80,0.12,0.12,a,"n, ""x""",S,"{""pi_email"":""a@x.edu"",""project_id"":""p"",""fund_org"":""f""}""#
+            r#"2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,8.80,8.80,0.12,0.12,a,"n, ""x""",S,"{""pi_email"":""a@x.edu"",""project_id"":""p"",""fund_org"":""f""}",,,,,,,,,,,,"#
         );
         assert!(!text.contains('\r'));
+    }
+
+    /// Found by the `convert` fuzz target: a Slurm account with NUL bytes went into the CSV,
+    /// which `ingest` then refused as binary data.
+    #[test]
+    fn fuzz_convert_nul_in_a_cell_is_an_input_error() {
+        let mut rows = vec![row("acct\0x")];
+        let e = finalize(&mut rows).expect_err("refused");
+        assert!(matches!(e, ConvertError::Input(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("ResourceId contains a NUL character"),
+            "{e}"
+        );
     }
 
     #[test]

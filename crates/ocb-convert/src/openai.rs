@@ -205,6 +205,8 @@ pub struct OpenAiConfig {
     pub rules: Vec<Rule>,
     /// Ledger path (audit).
     pub ledger_path: String,
+    /// `currency` of pricing.json: the BillingCurrency of every row (default USD).
+    pub currency: String,
 }
 
 fn scope(s: &str, path: &str) -> Result<&'static str> {
@@ -478,11 +480,20 @@ impl OpenAiConfig {
             }
             rules.push(r);
         }
+        let currency = match top.str("currency")? {
+            None => "USD".to_string(),
+            Some(c) => crate::row::currency_code(&c).ok_or_else(|| {
+                ConvertError::config(format!(
+                    "'currency' must be an ISO 4217 code such as USD, found '{c}'"
+                ))
+            })?,
+        };
         Ok(Self {
             pools,
             users,
             rules,
             ledger_path: String::new(),
+            currency,
         })
     }
 
@@ -764,6 +775,9 @@ pub fn convert(
             AuditValue::s(stale_text.join(";")),
         ),
     ];
+    for row in &mut conv.rows {
+        row.focus.billing_currency.clone_from(&cfg.currency);
+    }
     Ok(OpenAiOutcome {
         conversion: conv.finish()?,
         ledger: next,

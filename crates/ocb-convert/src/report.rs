@@ -272,8 +272,13 @@ impl Conversion {
         }
     }
 
-    /// Sorts rows and buckets, checks uniqueness, and warns `no_records` for an empty output.
+    /// Fills the kind's default FOCUS columns, sorts rows and buckets, checks uniqueness, and
+    /// warns `no_records` for an empty output.
     pub fn finish(mut self) -> crate::error::Result<Self> {
+        let defaults = crate::row::FocusColumns::for_kind(self.kind, &self.source);
+        for row in &mut self.rows {
+            row.focus = std::mem::take(&mut row.focus).or(&defaults);
+        }
         crate::csv_out::finalize(&mut self.rows)?;
         if self.rows.is_empty() {
             self.buckets.warn(

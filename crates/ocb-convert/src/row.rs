@@ -1,14 +1,23 @@
-//! The 12-column lite-FOCUS row, its Tags (fixed key order) and ResourceId encoding
-//! (INTEGRATIONS.md §1.3, §1.5, §1.6).
+//! The output row, its Tags (fixed key order) and ResourceId encoding (INTEGRATIONS.md §1.3,
+//! §1.5, §1.6).
+//!
+//! Every converter writes the 12 lite columns of §1.3 first, in their order, followed by the
+//! other mandatory FOCUS 1.0–1.2 columns, with dates in FOCUS form (`2025-01-01T00:00:00Z`) and
+//! exclusive ends (`BillingPeriodEnd` = first day of the next month, as FOCUS defines it), so
+//! the output passes `validate --strict` (issue 15, item 8b; INTEGRATIONS §1.3 printed the
+//! inclusive last day, which strict validation rejects). `docs/integrations/README.md` lists
+//! the values.
 
+use crate::kind::Kind;
 use crate::money::r2;
 use chrono::NaiveDate;
 use ocb_core::period::Period;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-/// The header of every converter output, in order.
-pub const HEADER: [&str; 12] = [
+/// The header of every converter output, in order: the 12 lite columns (§1.3), then the other
+/// mandatory FOCUS columns (SPEC §3.8 S1).
+pub const HEADER: [&str; 24] = [
     "BillingPeriodStart",
     "BillingPeriodEnd",
     "ChargePeriodStart",
@@ -21,7 +30,112 @@ pub const HEADER: [&str; 12] = [
     "ResourceName",
     "ServiceName",
     "Tags",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "InvoiceIssuerName",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "ServiceCategory",
 ];
+
+/// The FOCUS columns beyond the lite twelve. An empty field takes the kind's default when the
+/// conversion finishes ([`FocusColumns::for_kind`]); the cloud kinds set what their bill says.
+/// `ChargeClass`, `ChargeDescription`, `PricingQuantity` and `PricingUnit` are written null:
+/// FOCUS allows it, and `ChargeDescription` and `ChargeClass` are part of the ingest identity,
+/// which should not change with wording.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FocusColumns {
+    /// `BillingAccountId`: the account the bill is for (default: the source name).
+    pub billing_account_id: String,
+    /// `BillingAccountName`.
+    pub billing_account_name: String,
+    /// `BillingCurrency`: ISO 4217 code of every amount of the row (default `USD`).
+    pub billing_currency: String,
+    /// `ChargeCategory`: `Usage`, `Purchase`, `Tax`, `Credit` or `Adjustment` (default `Usage`).
+    pub charge_category: String,
+    /// `InvoiceIssuerName` (default: the provider).
+    pub invoice_issuer_name: String,
+    /// `ProviderName`.
+    pub provider_name: String,
+    /// `PublisherName` (default: the provider).
+    pub publisher_name: String,
+    /// `ServiceCategory` (a FOCUS value such as `Compute`, `Storage`, `Other`).
+    pub service_category: String,
+}
+
+impl FocusColumns {
+    /// The defaults of a kind: on-premises services are provided and invoiced by "Research
+    /// Computing" and priced in USD (the rate cards of INTEGRATIONS §2 are dollar amounts).
+    pub fn for_kind(kind: Kind, source: &str) -> Self {
+        let (provider, account_name, category) = match kind {
+            Kind::Slurm => ("Research Computing", "HPC cluster (Slurm)", "Compute"),
+            Kind::Isilon => (
+                "Research Computing",
+                "Research storage (PowerScale)",
+                "Storage",
+            ),
+            Kind::Qumulo => ("Research Computing", "Research storage (Qumulo)", "Storage"),
+            Kind::AzureLocal => (
+                "Research Computing",
+                "Private cloud (Azure Local)",
+                "Compute",
+            ),
+            Kind::OpenAi => ("OpenAI", "ChatGPT Edu", "AI and Machine Learning"),
+            Kind::AwsCur => ("AWS", "AWS", "Other"),
+            Kind::AzureEa => ("Microsoft", "Azure", "Other"),
+        };
+        let issuer = match kind {
+            Kind::AwsCur => "Amazon Web Services",
+            _ => provider,
+        };
+        Self {
+            billing_account_id: source.to_string(),
+            billing_account_name: account_name.to_string(),
+            billing_currency: "USD".into(),
+            charge_category: "Usage".into(),
+            invoice_issuer_name: issuer.to_string(),
+            provider_name: provider.to_string(),
+            publisher_name: provider.to_string(),
+            service_category: category.to_string(),
+        }
+    }
+
+    /// Fills every empty field from `defaults`.
+    pub fn or(mut self, defaults: &FocusColumns) -> Self {
+        let pairs = [
+            (&mut self.billing_account_id, &defaults.billing_account_id),
+            (
+                &mut self.billing_account_name,
+                &defaults.billing_account_name,
+            ),
+            (&mut self.billing_currency, &defaults.billing_currency),
+            (&mut self.charge_category, &defaults.charge_category),
+            (&mut self.invoice_issuer_name, &defaults.invoice_issuer_name),
+            (&mut self.provider_name, &defaults.provider_name),
+            (&mut self.publisher_name, &defaults.publisher_name),
+            (&mut self.service_category, &defaults.service_category),
+        ];
+        for (field, default) in pairs {
+            if field.trim().is_empty() {
+                field.clone_from(default);
+            }
+        }
+        self
+    }
+}
+
+/// A billing currency as written in a bill or config: an ISO 4217 code (three letters, any
+/// case, upper-cased); `None` when it is not one.
+pub fn currency_code(text: &str) -> Option<String> {
+    let t = text.trim();
+    (t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic())).then(|| t.to_ascii_uppercase())
+}
 
 /// Tags in a fixed key order: the three core keys always, other keys only when non-empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,11 +216,12 @@ pub fn resource_id(prefix: &str, parts: &[&str]) -> String {
 pub struct FocusLiteRow {
     /// First day of the billing period.
     pub billing_period_start: NaiveDate,
-    /// Last day of the billing period (inclusive).
+    /// Last day of the billing period (inclusive; printed as the exclusive FOCUS end, the
+    /// next day).
     pub billing_period_end: NaiveDate,
     /// Start of the charge window.
     pub charge_period_start: NaiveDate,
-    /// End of the charge window.
+    /// Last day of the charge window (inclusive; printed as the exclusive FOCUS end).
     pub charge_period_end: NaiveDate,
     /// Full-rate price.
     pub list_cost: Decimal,
@@ -124,6 +239,8 @@ pub struct FocusLiteRow {
     pub service_name: String,
     /// Tags.
     pub tags: Tags,
+    /// The other FOCUS columns.
+    pub focus: FocusColumns,
     /// Kind-specific working values for the report `_meta` (never in the CSV).
     pub meta: Map<String, Value>,
 }
@@ -155,6 +272,7 @@ impl FocusLiteRow {
             resource_name,
             service_name,
             tags,
+            focus: FocusColumns::default(),
             meta: Map::new(),
         }
     }
@@ -178,15 +296,21 @@ impl FocusLiteRow {
         self
     }
 
-    /// The 12 cells as printed.
-    pub fn cells(&self) -> [String; 12] {
-        let d = |x: NaiveDate| x.format("%Y-%m-%d").to_string();
+    /// Sets the FOCUS columns a bill states (empty fields keep the kind's defaults).
+    pub fn with_focus(mut self, focus: FocusColumns) -> Self {
+        self.focus = focus;
+        self
+    }
+
+    /// The cells as printed, in [`HEADER`] order.
+    pub fn cells(&self) -> [String; 24] {
         let m = crate::money::fmt2;
+        let f = &self.focus;
         [
-            d(self.billing_period_start),
-            d(self.billing_period_end),
-            d(self.charge_period_start),
-            d(self.charge_period_end),
+            focus_start(self.billing_period_start),
+            focus_end(self.billing_period_end),
+            focus_start(self.charge_period_start),
+            focus_end(self.charge_period_end),
             m(self.list_cost),
             m(self.contracted_cost),
             m(self.billed_cost),
@@ -195,8 +319,30 @@ impl FocusLiteRow {
             self.resource_name.clone(),
             self.service_name.clone(),
             self.tags.to_json(),
+            f.billing_account_id.clone(),
+            f.billing_account_name.clone(),
+            f.billing_currency.clone(),
+            f.charge_category.clone(),
+            String::new(),
+            String::new(),
+            f.invoice_issuer_name.clone(),
+            String::new(),
+            String::new(),
+            f.provider_name.clone(),
+            f.publisher_name.clone(),
+            f.service_category.clone(),
         ]
     }
+}
+
+/// A start date as a FOCUS UTC timestamp.
+fn focus_start(day: NaiveDate) -> String {
+    day.format("%Y-%m-%dT00:00:00Z").to_string()
+}
+
+/// The exclusive FOCUS end of an inclusive last day: midnight UTC of the next day.
+fn focus_end(last_day: NaiveDate) -> String {
+    focus_start(last_day.succ_opt().unwrap_or(last_day))
 }
 
 #[cfg(test)]
@@ -219,6 +365,44 @@ mod tests {
             t.to_json(),
             r#"{"pi_email":"a@x.edu","project_id":"p","fund_org":"","end_date":"2025-01-01"}"#
         );
+    }
+
+    #[test]
+    fn dates_are_focus_timestamps_with_exclusive_ends() {
+        let row = FocusLiteRow::new(
+            "2024-12".parse().expect("period"),
+            "id".into(),
+            "n".into(),
+            "S".into(),
+            Decimal::ONE,
+            Decimal::ONE,
+            Tags::core("", "", ""),
+        );
+        let c = row.cells();
+        assert_eq!(
+            c[..4],
+            [
+                "2024-12-01T00:00:00Z",
+                "2025-01-01T00:00:00Z",
+                "2024-12-01T00:00:00Z",
+                "2025-01-01T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_focus_fields_take_the_defaults() {
+        let set = FocusColumns {
+            billing_currency: "EUR".into(),
+            ..FocusColumns::default()
+        };
+        let f = set.or(&FocusColumns::for_kind(Kind::AzureEa, "azure"));
+        assert_eq!(f.billing_currency, "EUR");
+        assert_eq!(f.billing_account_id, "azure");
+        assert_eq!(f.provider_name, "Microsoft");
+        assert_eq!(currency_code(" eur "), Some("EUR".into()));
+        assert_eq!(currency_code("€"), None);
+        assert_eq!(currency_code("EURO"), None);
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn proration_table() {
         let c = conv.rows[0].cells();
         assert_eq!(
             (c[2].as_str(), c[4].as_str(), c[6].as_str()),
-            (start, list, billed),
+            (format!("{start}T00:00:00Z").as_str(), list, billed),
             "{tier} {created}"
         );
     }

@@ -145,3 +145,95 @@ fn missing_columns_and_bad_amounts() {
         .any(|w| w.code == "tags_invalid"));
     assert_eq!(conv.exit_code(false), ExitCode::Input);
 }
+
+/// The FOCUS column named `name` of every row.
+fn column(conv: &ocb_convert::Conversion, name: &str) -> Vec<String> {
+    let i = ocb_convert::row::HEADER
+        .iter()
+        .position(|h| *h == name)
+        .expect("column");
+    conv.rows.iter().map(|r| r.cells()[i].clone()).collect()
+}
+
+fn azure_fixture_with(from: &str, to: &str) -> ocb_convert::cloud::Table {
+    let text = read("azure-ea/usage-details-2025-01.csv").replacen(from, to, 99);
+    parse_table("usage.csv", text.as_bytes()).expect("table")
+}
+
+/// Issue 15, item 8b: the Azure converter ignored a non-USD billing currency; the file's
+/// currency is now the BillingCurrency of every row (amounts unchanged).
+#[test]
+fn azure_ea_carries_the_billing_currency() {
+    let conv = azure(&[azure_fixture_with(",USD,", ",EUR,")]);
+    assert_eq!(column(&conv, "BillingCurrency"), ["EUR"; 4]);
+    assert_eq!(totals(&conv), ("146.20".into(), "142.29".into()));
+    let conv = azure(&[azure_fixture_with(",USD,", ",usd,")]);
+    assert_eq!(column(&conv, "BillingCurrency"), ["USD"; 4]);
+}
+
+/// Amounts in two currencies are never added up: a line in another currency than the run's
+/// is an invalid record (exit 4; skipped with --skip-invalid), never summed into a row.
+#[test]
+fn mixed_currencies_in_one_run_are_invalid_records() {
+    let text = read("azure-ea/usage-details-2025-01.csv");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[3] = lines[3].replace(",USD,", ",EUR,");
+    let t = parse_table("usage.csv", lines.join("\n").as_bytes()).expect("table");
+    let conv = azure(std::slice::from_ref(&t));
+    assert_eq!(conv.buckets.errors.len(), 1, "{:?}", conv.buckets.errors);
+    assert_eq!(conv.buckets.errors[0].code, "mixed_currency");
+    assert_eq!(conv.buckets.errors[0].line, Some(4));
+    assert!(conv.buckets.errors[0]
+        .message
+        .contains("billed in EUR, but this run is in USD"));
+    assert_eq!(conv.exit_code(false), ExitCode::Input);
+    let cfg = azure_ea::AzureEaConfig::from_merged_json(&Default::default(), &mut Vec::new())
+        .expect("config");
+    let mut ctx = ConvertContext::new(Kind::AzureEa, "2025-01".parse().expect("p"));
+    ctx.skip_invalid = true;
+    let conv = azure_ea::convert(&[t], &cfg, &ctx).expect("convert");
+    check_invariants(&conv, false);
+    assert_eq!(column(&conv, "BillingCurrency"), ["USD"; 3]);
+    assert!(skipped(&conv)
+        .iter()
+        .any(|(_, reason, n)| reason == "invalid_record:mixed_currency" && *n == 1));
+    // The EUR line's 1.768 is in no row: the neurodata01 row is gone, the others unchanged.
+    assert_eq!(totals(&conv), ("144.12".into(), "140.52".into()));
+}
+
+/// MCA exports price in USD (PayGPrice) and bill in the billing currency: the list cost is
+/// converted with the exchange rate, or taken from PayGCostInBillingCurrency, never mixed.
+#[test]
+fn azure_mca_list_cost_stays_in_the_billing_currency() {
+    let csv = "Date,ResourceId,MeterCategory,Quantity,PayGPrice,PricingCurrency,BillingCurrency,ExchangeRatePricingToBilling,CostInBillingCurrency,ChargeType,Tags\n\
+               01/05/2025,/sub/a,Storage,10,1,USD,EUR,0.9,8.10,Usage,\n\
+               01/05/2025,/sub/b,Storage,10,1,USD,EUR,,8.10,Usage,\n";
+    let t = parse_table("mca.csv", csv.as_bytes()).expect("table");
+    let conv = azure(&[t]);
+    assert_eq!(column(&conv, "ListCost"), ["9.00", "8.10"]);
+    assert_eq!(column(&conv, "BillingCurrency"), ["EUR", "EUR"]);
+    assert!(conv
+        .buckets
+        .warnings
+        .iter()
+        .any(|w| w.code == "list_cost_currency"));
+}
+
+#[test]
+fn aws_cur_carries_the_currency_and_payer_account() {
+    let text = read("aws-cur/cur-2025-01.csv");
+    let mut lines = text.lines();
+    let header = format!(
+        "{},lineItem/CurrencyCode,bill/PayerAccountId",
+        lines.next().expect("header")
+    );
+    let body: Vec<String> = lines.map(|l| format!("{l},EUR,999988887777")).collect();
+    let csv = format!("{header}\n{}\n", body.join("\n"));
+    let conv = aws(&[parse_table("cur.csv", csv.as_bytes()).expect("table")]);
+    assert_eq!(column(&conv, "BillingCurrency"), ["EUR"; 4]);
+    assert_eq!(column(&conv, "BillingAccountId"), ["999988887777"; 4]);
+    assert_eq!(
+        column(&conv, "ChargeCategory"),
+        ["Tax", "Usage", "Usage", "Usage"]
+    );
+}

@@ -231,3 +231,18 @@ fn write_fixture() {
         write_cur(&fixture("aws-cur/cur-2025-01.parquet"), Layout::Cur1);
     }
 }
+
+/// A Parquet file whose page headers declare huge uncompressed sizes (found by the `parquet`
+/// fuzz target) is refused before the parquet crate allocates them: an input error, at once.
+#[test]
+fn parquet_with_huge_declared_pages_is_an_input_error() {
+    let started = std::time::Instant::now();
+    let e = ocb_convert::cloud::parse_table_or_parquet(
+        "cur.parquet",
+        &bytes("aws-cur/fuzz-huge-page.parquet"),
+    )
+    .expect_err("refused");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(e.exit_code(), ocb_convert::ExitCode::Input);
+    assert!(e.to_string().contains("not a usable Parquet file"), "{e}");
+}

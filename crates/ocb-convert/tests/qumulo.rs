@@ -173,14 +173,27 @@ fn daily_model_rows_per_day() {
     input.usage = Usage::Daily(qumulo::parse_daily_usage_file(daily).expect("daily"));
     let conv = qumulo::convert(&input, &cfg(), &ctx()).expect("convert");
     check_invariants(&conv, true);
-    let cells: Vec<[String; 12]> = conv.rows.iter().map(|r| r.cells()).collect();
+    let cells: Vec<[String; 24]> = conv.rows.iter().map(|r| r.cells()).collect();
+    // One day: from its midnight to the next (FOCUS ends are exclusive).
     assert_eq!(
         cells[0][2..7],
-        ["2025-01-01", "2025-01-01", "4.21", "4.21", "3.39"]
+        [
+            "2025-01-01T00:00:00Z",
+            "2025-01-02T00:00:00Z",
+            "4.21",
+            "4.21",
+            "3.39"
+        ]
     );
     assert_eq!(
         cells[1][2..7],
-        ["2025-01-02", "2025-01-02", "4.27", "4.27", "3.45"]
+        [
+            "2025-01-02T00:00:00Z",
+            "2025-01-03T00:00:00Z",
+            "4.27",
+            "4.27",
+            "3.45"
+        ]
     );
     assert_eq!(
         skipped(&conv),

@@ -7,15 +7,13 @@ use crate::diag::{Code, Diagnostic, LineRef};
 use crate::error::{FileError, FileErrorKind};
 use crate::input::{Decoded, HashingReader, Raw};
 use crate::row::{RejectedRecord, RowResult};
-use crate::split::{RecordInfo, Splitter, MAX_RECORD_BYTES};
+use crate::split::{QuoteError, QuoteErrorKind, RecordInfo, Splitter, MAX_RECORD_BYTES};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A header longer than this is not a header (binary data or a file without line ends).
+/// A header longer than this is not a header (binary data or a file without line ends). FOCUS
+/// 1.3 has about 100 columns; 1 MiB leaves room for thousands of long provider columns.
 const MAX_HEADER_BYTES: usize = 1 << 20;
-
-/// Raw text kept for a rejected oversize record.
-const MAX_RAW_KEPT: usize = 1 << 20;
 
 /// A CSV input positioned after its header.
 pub(crate) struct CsvSource {
@@ -78,8 +76,20 @@ impl CsvSource {
             }
         };
         let line = LineRef::line(info.line).in_part(self.part.as_deref());
-        if let Some(rejected) = self.unsplittable(&line, &info) {
-            return Ok(Some(RowResult::Rejected(rejected)));
+        if info.oversize {
+            return Err(self.oversize_error(&line));
+        }
+        if memchr::memchr(0, self.splitter.raw_body()).is_some() {
+            return Err(FileError::new(
+                &self.path,
+                FileErrorKind::Binary,
+                format!("{line}: NUL byte: binary data, not CSV text (a damaged or wrong file?)"),
+            ));
+        }
+        if let Some(error) = info.quote_error {
+            return Ok(Some(RowResult::Rejected(
+                self.quote_error(line, &info, error),
+            )));
         }
         let Ok(text) = std::str::from_utf8(self.splitter.field_bytes()) else {
             return Ok(Some(RowResult::Rejected(self.encoding_error(line))));
@@ -109,33 +119,52 @@ impl CsvSource {
         Ok(Some(builder.build(line, &rec)))
     }
 
-    /// Records that cannot be split into fields: oversize, or ending inside an open quote.
-    fn unsplittable(&self, line: &LineRef, info: &RecordInfo) -> Option<RejectedRecord> {
-        let message = if info.oversize {
+    /// A physical line longer than the record limit: reading cannot go on (the next record's
+    /// start is unknown), so the whole input is refused.
+    fn oversize_error(&self, line: &LineRef) -> FileError {
+        if looks_binary(self.splitter.oversize_prefix()) {
+            return binary_error(&self.path);
+        }
+        FileError::new(
+            &self.path,
+            FileErrorKind::LineTooLong,
             format!(
-                "record is larger than {} MiB (an unterminated quote?); not read",
+                "{line}: a line longer than {} MiB without a line end: not a FOCUS CSV file, or \
+                 a damaged one",
                 MAX_RECORD_BYTES >> 20
-            )
-        } else if info.unterminated_quote {
-            "unterminated quoted field: a closing quote is missing or the file is truncated".into()
-        } else {
-            return None;
-        };
+            ),
+        )
+    }
+
+    /// A record with a broken quoted field (issue 15): rejected with its column, cut at the end
+    /// of the line where the field opened (the lines after it are read as records).
+    fn quote_error(&self, line: LineRef, info: &RecordInfo, error: QuoteError) -> RejectedRecord {
         let raw = self.splitter.raw_body();
-        let raw = &raw[..raw.len().min(MAX_RAW_KEPT)];
-        Some(RejectedRecord {
-            line: line.clone(),
-            errors: vec![Diagnostic::new(
-                line.clone(),
-                None,
-                None,
-                Code::ERecord,
-                message,
-            )],
+        let column = self.headers.get(error.field).map(String::as_str);
+        let from = error.open.min(raw.len());
+        let value = String::from_utf8_lossy(&raw[from..]);
+        let message = match error.kind {
+            QuoteErrorKind::TextAfterQuote => {
+                "text after the closing quote of a quoted field; a quote inside a quoted field \
+                 must be doubled (\"\")"
+            }
+            QuoteErrorKind::NotClosedOnLine => {
+                "the quoted field opened on this line is not closed properly (a closing quote is \
+                 missing?); only this line is rejected and the next line is read as a new record"
+            }
+            QuoteErrorKind::Unterminated if info.at_eof => {
+                "unterminated quoted field: a closing quote is missing or the file is truncated"
+            }
+            QuoteErrorKind::Unterminated => "unterminated quoted field",
+        };
+        let error = Diagnostic::new(line.clone(), column, Some(&value), Code::ERecord, message);
+        RejectedRecord {
+            line,
+            errors: vec![error],
             fields: Vec::new(),
             raw: Some(String::from_utf8_lossy(raw).into_owned()),
             period: None,
-        })
+        }
     }
 
     fn encoding_error(&self, line: LineRef) -> RejectedRecord {
@@ -195,6 +224,9 @@ fn header_names<'a>(
     let err = |kind, msg: String| Err(FileError::new(path, kind, msg));
     let bytes = splitter.field_bytes();
     if info.oversize {
+        if looks_binary(splitter.oversize_prefix()) {
+            return Err(binary_error(path));
+        }
         return err(
             FileErrorKind::NoHeader,
             format!(
@@ -204,11 +236,12 @@ fn header_names<'a>(
         );
     }
     if looks_binary(splitter.raw_body()) {
+        return Err(binary_error(path));
+    }
+    if info.quote_error.is_some() {
         return err(
-            FileErrorKind::Binary,
-            "binary content, not CSV text (expected a header line such as \
-             BillingPeriodStart,BilledCost,...)"
-                .into(),
+            FileErrorKind::NoHeader,
+            "the header (line 1) has a broken quoted name (a missing or stray quote)".into(),
         );
     }
     if std::str::from_utf8(bytes).is_err() {
@@ -224,6 +257,15 @@ fn header_names<'a>(
         .map(|i| std::str::from_utf8(splitter.field(i)).unwrap_or(""))
         .collect();
     Ok(names)
+}
+
+fn binary_error(path: &Path) -> FileError {
+    FileError::new(
+        path,
+        FileErrorKind::Binary,
+        "binary content, not CSV text (expected a header line such as \
+         BillingPeriodStart,BilledCost,...)",
+    )
 }
 
 /// NUL bytes or a high share of control characters mean this is not text.

@@ -14,6 +14,8 @@ pub enum FileErrorKind {
     NoHeader,
     /// The header is not valid UTF-8.
     HeaderEncoding,
+    /// A data line longer than the record limit: where the next record starts is unknown.
+    LineTooLong,
     /// The content is binary, not CSV text.
     Binary,
     /// `BillingPeriodStart` and/or `BilledCost` is missing.
@@ -38,6 +40,7 @@ impl FileErrorKind {
             Self::Empty => "empty",
             Self::NoHeader => "no_header",
             Self::HeaderEncoding => "header_encoding",
+            Self::LineTooLong => "line_too_long",
             Self::Binary => "binary",
             Self::MissingColumns => "missing_columns",
             Self::DuplicateColumn => "duplicate_column",

@@ -29,6 +29,8 @@ mod dir;
 pub mod error;
 mod input;
 #[cfg(feature = "parquet")]
+pub mod parquet_pages;
+#[cfg(feature = "parquet")]
 mod parquet_source;
 mod reader;
 mod row;

@@ -155,21 +155,63 @@ impl ParquetSource {
 /// Opens a Parquet file reader over any chunk source, turning panics into errors.
 pub(crate) fn open_reader<R>(path: &Path, chunks: R) -> Result<Box<dyn FileReader>, FileError>
 where
-    R: parquet::file::reader::ChunkReader + 'static,
+    R: parquet::file::reader::ChunkReader + Clone + 'static,
 {
+    let guard = chunks.clone();
     let opened = catch_unwind(AssertUnwindSafe(|| SerializedFileReader::new(chunks)));
-    match opened {
-        Ok(Ok(r)) => Ok(Box::new(r)),
-        Ok(Err(e)) => Err(FileError::new(
+    let reader = match opened {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            return Err(FileError::new(
+                path,
+                FileErrorKind::Parquet,
+                format!("not a readable Parquet file: {e}"),
+            ))
+        }
+        Err(_) => {
+            return Err(FileError::new(
+                path,
+                FileErrorKind::Parquet,
+                "not a readable Parquet file: corrupt metadata",
+            ))
+        }
+    };
+    // Before any page is decoded: the parquet crate trusts page headers' sizes.
+    crate::parquet_pages::check_page_sizes(reader.metadata(), &guard).map_err(|e| {
+        FileError::new(
             path,
             FileErrorKind::Parquet,
-            format!("not a readable Parquet file: {e}"),
-        )),
-        Err(_) => Err(FileError::new(
-            path,
-            FileErrorKind::Parquet,
-            "not a readable Parquet file: corrupt metadata",
-        )),
+            format!("not a usable Parquet file: {e}"),
+        )
+    })?;
+    Ok(Box::new(reader))
+}
+
+/// A file shared by the row reader and the page-size check (`File` itself cannot be cloned).
+#[derive(Clone)]
+pub(crate) struct SharedFile(std::sync::Arc<std::fs::File>);
+
+impl SharedFile {
+    pub(crate) fn new(file: std::fs::File) -> Self {
+        Self(std::sync::Arc::new(file))
+    }
+}
+
+impl parquet::file::reader::Length for SharedFile {
+    fn len(&self) -> u64 {
+        parquet::file::reader::Length::len(&*self.0)
+    }
+}
+
+impl parquet::file::reader::ChunkReader for SharedFile {
+    type T = <std::fs::File as parquet::file::reader::ChunkReader>::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.0.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
     }
 }
 

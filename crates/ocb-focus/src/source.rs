@@ -26,6 +26,50 @@ pub(crate) enum PartSource {
     },
 }
 
+/// Only regular files are read (issue 15): a character device such as `/dev/zero` or
+/// `/dev/urandom` never ends, opening a FIFO blocks until something writes to it, and Parquet
+/// needs to read a file twice. Checked before opening, because opening a FIFO already blocks.
+/// Uploads and other streams go through [`PartSource::open_stream`] with the same size bounds.
+fn check_regular_file(path: &Path, name: &Path) -> Result<(), FileError> {
+    let meta = std::fs::metadata(path).map_err(|e| FileError::io(name, &e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = file_type_name(&meta.file_type());
+    Err(FileError::new(
+        name,
+        FileErrorKind::Unreadable,
+        format!("not a regular file ({what}); save the data to a file and give its path"),
+    ))
+}
+
+#[cfg(unix)]
+fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 impl PartSource {
     /// Opens a file. `name` is what errors cite.
     pub(crate) fn open_file(
@@ -34,6 +78,7 @@ impl PartSource {
         part: Option<String>,
         hash: &SharedHash,
     ) -> Result<(Self, Columns, InputKind), FileError> {
+        check_regular_file(path, name)?;
         let file = File::open(path).map_err(|e| FileError::io(name, &e))?;
         let hashing = HashingReader::new(Box::new(file), hash.clone());
         let (kind, raw) = sniff(hashing).map_err(|e| FileError::io(name, &e))?;
@@ -41,7 +86,10 @@ impl PartSource {
             #[cfg(feature = "parquet")]
             Sniffed::Parquet => {
                 let file = File::open(path).map_err(|e| FileError::io(name, &e))?;
-                let reader = crate::parquet_source::open_reader(name, file)?;
+                let reader = crate::parquet_source::open_reader(
+                    name,
+                    crate::parquet_source::SharedFile::new(file),
+                )?;
                 let (source, columns) =
                     crate::parquet_source::ParquetSource::open(name, reader, part)?;
                 let rest = raw.into_inner().1;

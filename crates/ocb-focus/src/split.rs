@@ -1,27 +1,37 @@
 //! Splitting CSV bytes into records, keeping what diagnostics need.
 //!
-//! This is the innermost loop of ingest. It follows `csv_core`'s RFC 4180 dialect exactly
-//! (comma, `"` quotes with `""` escapes, `\r`, `\n` or `\r\n` terminators, quotes inside an
-//! unquoted field taken literally, text after a closing quote appended to the field; the tests
-//! compare both on random input) but jumps between delimiters with `memchr` instead of walking a
-//! byte-at-a-time state machine, which made `csv_core` the largest single cost of reading.
+//! This is the innermost loop of ingest. It follows `csv_core`'s RFC 4180 dialect (comma, `"`
+//! quotes with `""` escapes, `\r`, `\n` or `\r\n` terminators, quotes inside an unquoted field
+//! taken literally; the tests compare both on random input) but jumps between delimiters with
+//! `memchr` instead of walking a byte-at-a-time state machine, which made `csv_core` the largest
+//! single cost of reading.
+//!
+//! One deliberate difference (issue 15): a quoted field must end with a closing quote followed
+//! by a comma, a line end or the end of the input. `csv_core` appends text after a closing quote
+//! to the field, so a missing closing quote silently swallowed the following line(s) up to the
+//! next quote, and when the merged record had the right field count a charge vanished. Here such
+//! a record is malformed ([`QuoteError`]) and is cut at the end of the physical line where the
+//! broken field opened; the next line is read as a new record. A quoted field may still contain
+//! line breaks when it is closed properly (FOCUS exports have multi-line descriptions).
 //!
 //! A record is parsed only once it is complete in the buffer (the buffer is compacted and, for
 //! long records, grown, then the record is parsed again from its start), so its raw bytes are
 //! one slice: rejects.csv wants them verbatim when a record cannot be split (SPEC §5.5). The
-//! splitter also reports the physical line where each record starts, whether the last record
-//! ended inside an open quote (a truncated file), and the blank lines it skipped (SPEC §3.2,
-//! §5.6). A record longer than the size limit is skipped with bounded memory and flagged.
+//! splitter also reports the physical line where each record starts, quote errors, and the
+//! blank lines it skipped (SPEC §3.2, §5.6). The raw bytes of all records and skipped blank
+//! lines together are exactly the input, so no byte is ever dropped. A record that is still open
+//! after the size limit is cut at the line end where its open quoted field began; a single
+//! physical line longer than the limit cannot be split at all and is flagged `oversize`, after
+//! which the caller stops (it cannot know where the next record starts without reading on,
+//! possibly forever: `/dev/zero`).
 
-use memchr::{memchr, memchr3};
+use memchr::{memchr, memchr2, memchr2_iter, memchr3};
 use std::io::{self, Read};
 
-/// A record larger than this is reported as malformed and not kept (an unterminated quote early
-/// in a large file would otherwise buffer the rest of the file).
+/// The longest record (and the longest physical line) the reader accepts: 64 MiB, far beyond
+/// any FOCUS record (a Tags object of a million characters still fits), while an unterminated
+/// quote early in a large file, or input without line ends, buffers at most this much.
 pub(crate) const MAX_RECORD_BYTES: usize = 64 << 20;
-
-/// Raw bytes kept of an oversize record.
-const OVERSIZE_RAW_KEPT: usize = 1 << 20;
 
 const INPUT_BUFFER: usize = 64 << 10;
 
@@ -30,22 +40,52 @@ const INPUT_BUFFER: usize = 64 << 10;
 pub(crate) struct RecordInfo {
     /// Physical line where the record starts (1-based).
     pub(crate) line: u64,
-    /// The record ended at end of input while inside a quoted field.
-    pub(crate) unterminated_quote: bool,
     /// The record ended at end of input (no line terminator).
     pub(crate) at_eof: bool,
-    /// The record exceeded the size limit; fields are empty and raw bytes truncated.
+    /// A quoted field is broken; the record was cut at the end of the line where it opened.
+    pub(crate) quote_error: Option<QuoteError>,
+    /// A physical line longer than the size limit: nothing was split, and the input cannot be
+    /// read on (where the next record starts is unknown).
     pub(crate) oversize: bool,
+}
+
+/// A quoted field that is not closed properly (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QuoteError {
+    /// 0-based field index of the broken field (its column).
+    pub(crate) field: usize,
+    /// Byte offset of its opening quote within [`Splitter::raw_body`].
+    pub(crate) open: usize,
+    /// What is wrong.
+    pub(crate) kind: QuoteErrorKind,
+}
+
+/// How a quoted field is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuoteErrorKind {
+    /// Text follows the closing quote on the same line (`"abc"def`): an inner quote that was
+    /// not doubled.
+    TextAfterQuote,
+    /// The field runs past the end of its line and is never closed properly (a missing closing
+    /// quote, so the next line would have been swallowed), or not closed within the size limit.
+    NotClosedOnLine,
+    /// The input ends inside the field, on the line where it opened (a truncated file).
+    Unterminated,
 }
 
 /// Outcome of parsing at the front of the buffer.
 enum Parsed {
     /// A record ends after `consumed` bytes (blank lines before it included); `at_eof` when end
-    /// of input (not a terminator) ended it, `unterminated` when that was inside a quote.
-    Record {
+    /// of input (not a terminator) ended it.
+    Record { consumed: usize, at_eof: bool },
+    /// A broken quoted field: the record is cut after `consumed` bytes, at the end of the line
+    /// where the field opened (`open`: offset of its quote in `data`).
+    Malformed {
         consumed: usize,
         at_eof: bool,
-        unterminated: bool,
+        field: usize,
+        open: usize,
+        kind: QuoteErrorKind,
     },
     /// Only line terminators up to the end of input.
     End,
@@ -64,11 +104,10 @@ pub(crate) struct Splitter<R> {
     first: bool,
     fields: Vec<u8>,
     ends: Vec<usize>,
-    /// Raw bytes of the last record: `buf[raw.0..raw.1]`, or `oversize_raw`.
+    /// Raw bytes of the last record: `buf[raw.0..raw.1]`.
     raw: (usize, usize),
-    oversize_raw: Option<Vec<u8>>,
     raw_start: usize,
-    /// 1 + number of `\n` consumed so far.
+    /// 1 + number of line breaks consumed so far.
     line: u64,
     prev_ended_cr: bool,
     blank_lines: u64,
@@ -93,7 +132,6 @@ impl<R: Read> Splitter<R> {
             fields: Vec::with_capacity(4096),
             ends: Vec::with_capacity(64),
             raw: (0, 0),
-            oversize_raw: None,
             raw_start: 0,
             line: 1,
             prev_ended_cr: false,
@@ -103,10 +141,11 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Reads the next record; `Ok(None)` at end of input. Blank and whitespace-only lines are
-    /// skipped and counted in [`Splitter::blank_lines`]. `limit` caps the record size in bytes.
+    /// skipped and counted in [`Splitter::blank_lines`]. `limit` caps the record size in bytes;
+    /// after an `oversize` record the splitter reports the end of input.
     pub(crate) fn next_record(&mut self, limit: usize) -> io::Result<Option<RecordInfo>> {
         loop {
-            if !self.read_one(limit)? {
+            if self.info.oversize || !self.read_one(limit)? {
                 return Ok(None);
             }
             if !self.is_blank_record() {
@@ -117,40 +156,77 @@ impl<R: Read> Splitter<R> {
     }
 
     fn read_one(&mut self, limit: usize) -> io::Result<bool> {
-        self.oversize_raw = None;
         if self.first {
             self.first_fill()?;
         }
         loop {
             let data = &self.buf[self.pos..self.len];
-            match parse(data, self.eof, &mut self.fields, &mut self.ends) {
-                Parsed::Record {
+            let parsed = match parse(data, self.eof, &mut self.fields, &mut self.ends) {
+                Parsed::NeedMore if self.len - self.pos >= limit => match self.cut_oversize() {
+                    Some(cut) => cut,
+                    None => return Ok(true),
+                },
+                other => other,
+            };
+            match parsed {
+                Parsed::Record { consumed, at_eof } => {
+                    self.take_record(consumed, at_eof, None);
+                    return Ok(true);
+                }
+                Parsed::Malformed {
                     consumed,
                     at_eof,
-                    unterminated,
+                    field,
+                    open,
+                    kind,
                 } => {
-                    let start = self.pos;
-                    self.pos += consumed;
-                    self.raw = (start, self.pos);
-                    self.finish_record(at_eof, unterminated, false);
+                    let error = QuoteError { field, open, kind };
+                    self.take_record(consumed, at_eof, Some(error));
                     return Ok(true);
                 }
                 Parsed::End => {
+                    let data = &self.buf[self.pos..self.len];
                     let lead = leading_blanks(data, self.prev_ended_cr);
                     self.blank_lines += lead.blanks;
                     self.line += lead.newlines;
                     self.pos = self.len;
                     return Ok(false);
                 }
-                Parsed::NeedMore => {
-                    if self.len - self.pos >= limit {
-                        self.skip_oversize(limit)?;
-                        return Ok(true);
-                    }
-                    self.fill_more()?;
-                }
+                Parsed::NeedMore => self.fill_more()?,
             }
         }
+    }
+
+    /// A record still open at the size limit. When an open quoted field began on a line whose
+    /// end is buffered, the record is cut there like any other broken quote; otherwise a single
+    /// line is longer than the limit: the record is flagged `oversize` (`None`, nothing split).
+    fn cut_oversize(&mut self) -> Option<Parsed> {
+        let data = &self.buf[self.pos..self.len];
+        match parse(data, true, &mut self.fields, &mut self.ends) {
+            cut @ Parsed::Malformed { consumed, .. } if consumed < data.len() => Some(cut),
+            _ => {
+                let lead = leading_blanks(data, self.prev_ended_cr);
+                self.fields.clear();
+                self.ends.clear();
+                self.raw = (self.pos, self.pos);
+                self.raw_start = 0;
+                self.info = RecordInfo {
+                    line: self.line + lead.newlines,
+                    at_eof: false,
+                    quote_error: None,
+                    oversize: true,
+                };
+                None
+            }
+        }
+    }
+
+    /// Consumes a parsed record of `consumed` bytes.
+    fn take_record(&mut self, consumed: usize, at_eof: bool, quote_error: Option<QuoteError>) {
+        let start = self.pos;
+        self.pos += consumed;
+        self.raw = (start, self.pos);
+        self.finish_record(at_eof, quote_error);
     }
 
     /// Reads the first bytes and drops a UTF-8 BOM (not part of the first header name, SPEC
@@ -203,84 +279,36 @@ impl<R: Read> Splitter<R> {
 
     /// Works out where the record really starts: terminators before a record are blank lines
     /// (or the `\n` completing the previous record's `\r\n`).
-    fn finish_record(&mut self, at_eof: bool, unterminated: bool, oversize: bool) {
+    fn finish_record(&mut self, at_eof: bool, quote_error: Option<QuoteError>) {
         let raw = self.raw_bytes();
         let lead = leading_blanks(raw, self.prev_ended_cr);
         let body = &raw[lead.bytes.min(raw.len())..];
         let ended_cr = body.last() == Some(&b'\r');
-        let newlines = count_newlines(raw);
+        let completes_crlf = self.prev_ended_cr && raw.first() == Some(&b'\n');
+        let newlines = count_line_breaks(raw) - u64::from(completes_crlf);
         self.blank_lines += lead.blanks;
         self.raw_start = lead.bytes;
         self.info = RecordInfo {
             line: self.line + lead.newlines,
-            unterminated_quote: unterminated && at_eof,
             at_eof,
-            oversize,
+            quote_error: quote_error.map(|e| QuoteError {
+                open: e.open - lead.bytes,
+                ..e
+            }),
+            oversize: false,
         };
         self.line += newlines;
         self.prev_ended_cr = ended_cr;
     }
 
-    /// Skips a record longer than `limit` without keeping it: a quote-aware scan to its end that
-    /// keeps only the first bytes as raw text.
-    fn skip_oversize(&mut self, limit: usize) -> io::Result<()> {
-        let keep = limit.min(OVERSIZE_RAW_KEPT);
-        let mut raw = self.buf[self.pos..self.len.min(self.pos + keep)].to_vec();
-        let mut scan = Scan::default();
-        let mut newlines = 0u64;
-        let mut lead = None;
-        let mut at_eof = false;
-        let mut total = 0usize;
-        loop {
-            let data = &self.buf[self.pos..self.len];
-            let (used, done) = scan.feed(data);
-            newlines += count_newlines(&data[..used]);
-            total += used;
-            if lead.is_none() {
-                lead = Some(leading_blanks(data, self.prev_ended_cr));
-            }
-            self.pos += used;
-            if done {
-                break;
-            }
-            if self.eof {
-                at_eof = true;
-                break;
-            }
-            self.pos = self.len;
-            self.fill_more()?;
-            let room = keep.saturating_sub(raw.len());
-            raw.extend_from_slice(&self.buf[..self.len.min(room)]);
-        }
-        raw.truncate(total.min(keep));
-        let lead = lead.unwrap_or_default();
-        self.fields.clear();
-        self.ends.clear();
-        self.blank_lines += lead.blanks;
-        self.raw_start = lead.bytes.min(raw.len());
-        self.prev_ended_cr = scan.ended_cr;
-        self.oversize_raw = Some(raw);
-        self.info = RecordInfo {
-            line: self.line + lead.newlines,
-            unterminated_quote: false,
-            at_eof,
-            oversize: true,
-        };
-        self.line += newlines;
-        Ok(())
-    }
-
     fn raw_bytes(&self) -> &[u8] {
-        match &self.oversize_raw {
-            Some(raw) => raw,
-            None => &self.buf[self.raw.0..self.raw.1],
-        }
+        &self.buf[self.raw.0..self.raw.1]
     }
 
     /// A line holding only spaces/tabs is blank, not a one-field record.
     fn is_blank_record(&self) -> bool {
         self.ends.len() == 1
-            && !self.info.oversize
+            && self.info.quote_error.is_none()
             && self.raw_body().iter().all(|b| matches!(b, b' ' | b'\t'))
     }
 
@@ -316,6 +344,12 @@ impl<R: Read> Splitter<R> {
         &body[..end]
     }
 
+    /// The buffered bytes at the start of an `oversize` record (at least the size limit), for a
+    /// look at what the input is.
+    pub(crate) fn oversize_prefix(&self) -> &[u8] {
+        &self.buf[self.pos..self.len]
+    }
+
     /// Blank lines skipped so far.
     pub(crate) fn blank_lines(&self) -> u64 {
         self.blank_lines
@@ -337,37 +371,36 @@ fn parse(data: &[u8], eof: bool, fields: &mut Vec<u8>, ends: &mut Vec<usize>) ->
     };
     // One iteration per field; `i` is at the field start.
     loop {
-        let mut quoted_open = false;
         if data.get(i) == Some(&b'"') {
-            // Quoted part: copy up to each quote; `""` is one quote, any other quote closes.
+            // Quoted part: copy up to each quote; `""` is one quote, and the closing quote must
+            // be followed by a delimiter, a line end or the end of input.
+            let open = i;
             i += 1;
             loop {
-                match memchr(b'"', &data[i..]) {
-                    None => {
-                        if !eof {
-                            return Parsed::NeedMore;
-                        }
-                        fields.extend_from_slice(&data[i..]);
-                        i = data.len();
-                        quoted_open = true;
-                        break;
+                let Some(q) = memchr(b'"', &data[i..]) else {
+                    if !eof {
+                        return Parsed::NeedMore;
                     }
-                    Some(q) => {
-                        fields.extend_from_slice(&data[i..i + q]);
-                        i += q + 1;
-                        match data.get(i) {
-                            Some(b'"') => {
-                                fields.push(b'"');
-                                i += 1;
-                            }
-                            None if !eof => return Parsed::NeedMore,
-                            _ => break,
-                        }
+                    let kind = QuoteErrorKind::Unterminated;
+                    return malformed(data, eof, (open, data.len()), ends.len(), kind);
+                };
+                fields.extend_from_slice(&data[i..i + q]);
+                i += q + 1;
+                match data.get(i) {
+                    Some(b'"') => {
+                        fields.push(b'"');
+                        i += 1;
+                    }
+                    None if !eof => return Parsed::NeedMore,
+                    None | Some(b',' | b'\r' | b'\n') => break,
+                    Some(_) => {
+                        let kind = QuoteErrorKind::TextAfterQuote;
+                        return malformed(data, eof, (open, i - 1), ends.len(), kind);
                     }
                 }
             }
         }
-        // Unquoted part (the whole field, or text after a closing quote, kept like csv_core).
+        // Unquoted field, or the delimiter right after a closing quote.
         match memchr3(b',', b'\r', b'\n', &data[i..]) {
             None => {
                 if !eof {
@@ -378,7 +411,6 @@ fn parse(data: &[u8], eof: bool, fields: &mut Vec<u8>, ends: &mut Vec<usize>) ->
                 return Parsed::Record {
                     consumed: data.len(),
                     at_eof: true,
-                    unterminated: quoted_open,
                 };
             }
             Some(p) => {
@@ -395,57 +427,37 @@ fn parse(data: &[u8], eof: bool, fields: &mut Vec<u8>, ends: &mut Vec<usize>) ->
                 return Parsed::Record {
                     consumed: i + 1,
                     at_eof: false,
-                    unterminated: false,
                 };
             }
         }
     }
 }
 
-/// A quote-aware scan to the end of a record, fed in chunks (oversize records only).
-#[derive(Default)]
-struct Scan {
-    state: ScanState,
-    started: bool,
-    ended_cr: bool,
-}
-
-#[derive(Default, Clone, Copy, PartialEq)]
-enum ScanState {
-    #[default]
-    FieldStart,
-    Unquoted,
-    Quoted,
-    QuoteInQuoted,
-}
-
-impl Scan {
-    /// Consumes bytes up to and including the record terminator: (bytes used, record ended).
-    fn feed(&mut self, data: &[u8]) -> (usize, bool) {
-        use ScanState::*;
-        for (i, &b) in data.iter().enumerate() {
-            if !self.started {
-                if b == b'\r' || b == b'\n' {
-                    continue;
-                }
-                self.started = true;
-            }
-            let terminator = b == b'\r' || b == b'\n';
-            self.state = match (self.state, b) {
-                (FieldStart | Unquoted | QuoteInQuoted, _) if terminator => {
-                    self.ended_cr = b == b'\r';
-                    return (i + 1, true);
-                }
-                (FieldStart, b'"') => Quoted,
-                (FieldStart | Unquoted | QuoteInQuoted, b',') => FieldStart,
-                (FieldStart | Unquoted, _) => Unquoted,
-                (Quoted, b'"') => QuoteInQuoted,
-                (Quoted, _) => Quoted,
-                (QuoteInQuoted, b'"') => Quoted,
-                (QuoteInQuoted, _) => Unquoted,
-            };
-        }
-        (data.len(), false)
+/// A broken quoted field opened at `open`; `upto` is where the break was found (the stray
+/// quote, or the end of the data). When the field ran past the line it opened on, the record is
+/// cut at the end of that line (`NotClosedOnLine`: most likely a missing closing quote, and the
+/// lines after it are records of their own); otherwise at the end of the line with the break.
+fn malformed(
+    data: &[u8],
+    eof: bool,
+    (open, upto): (usize, usize),
+    field: usize,
+    kind: QuoteErrorKind,
+) -> Parsed {
+    let cut = |consumed, at_eof, kind| Parsed::Malformed {
+        consumed,
+        at_eof,
+        field,
+        open,
+        kind,
+    };
+    if let Some(t) = memchr2(b'\n', b'\r', &data[open..upto]) {
+        return cut(open + t + 1, false, QuoteErrorKind::NotClosedOnLine);
+    }
+    match memchr2(b'\n', b'\r', &data[upto..]) {
+        Some(t) => cut(upto + t + 1, false, kind),
+        None if eof => cut(data.len(), true, kind),
+        None => Parsed::NeedMore,
     }
 }
 
@@ -457,37 +469,36 @@ struct Leading {
 }
 
 /// Counts the line terminators at the start of `raw`: blank lines, except a `\n` that completes
-/// the `\r\n` ending the previous record.
+/// the `\r\n` ending the previous record (already counted with its `\r`).
 fn leading_blanks(raw: &[u8], prev_ended_cr: bool) -> Leading {
     let mut lead = Leading::default();
     let mut i = 0;
     if prev_ended_cr && raw.first() == Some(&b'\n') {
-        lead.newlines = 1;
         i = 1;
     }
     while i < raw.len() {
         match raw[i] {
-            b'\n' => {
-                lead.newlines += 1;
-                lead.blanks += 1;
-            }
-            b'\r' => {
-                if raw.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                    lead.newlines += 1;
-                }
-                lead.blanks += 1;
-            }
+            b'\n' => {}
+            b'\r' if raw.get(i + 1) == Some(&b'\n') => i += 1,
+            b'\r' => {}
             _ => break,
         }
+        lead.newlines += 1;
+        lead.blanks += 1;
         i += 1;
     }
     lead.bytes = i;
     lead
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+/// Physical line breaks in `bytes`: `\n`, `\r\n` and a lone `\r` each end a line, as they end
+/// a record (a file saved with classic Mac line ends has only `\r`; counting `\n` alone put
+/// every record of such a file on line 1). A `\r` at the very end counts; the `\n` that may
+/// follow it is then skipped by [`leading_blanks`].
+fn count_line_breaks(bytes: &[u8]) -> u64 {
+    memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+        .count() as u64
 }
 
 #[cfg(test)]

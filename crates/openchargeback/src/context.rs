@@ -9,6 +9,9 @@ use ocb_store::{Actor, OpenMode, Store};
 pub struct Ctx {
     pub global: Global,
     pub config: Config,
+    /// Credentials whose `${VAR}` is unset (empty = not configured); shown only by `config
+    /// check` and `serve` (SPEC §4.4), so cron runs of other commands stay quiet.
+    pub unset_env: Vec<ocb_config::Diagnostic>,
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -35,7 +38,18 @@ impl Ctx {
         Ok(Self {
             global,
             config: loaded.config,
+            unset_env: loaded.unset_env,
         })
+    }
+
+    /// Prints the unset-credential notices as `config warning:` lines (unless `--quiet`/`--json`).
+    pub fn print_unset_env(&self) {
+        if self.global.quiet || self.global.json {
+            return;
+        }
+        for d in &self.unset_env {
+            eprintln!("{}", d.warning_line());
+        }
     }
 
     /// The actor of CLI actions: `--as`, else the OS user.

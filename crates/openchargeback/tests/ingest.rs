@@ -305,6 +305,114 @@ fn skip_invalid_imports_good_rows_and_writes_rejects() {
     assert!(rejects.contains("\"$1,234\""), "{rejects}");
 }
 
+/// Issue 15, item 4: a line with an unterminated quote swallowed the next valid line into its
+/// ResourceName; the merged record had the right field count, so `ingest` committed 2 of 3
+/// rows with exit 0 and only a Tags warning, and the third charge was neither stored nor
+/// reported. Now the broken line is a rejection naming line and column, the next line is a
+/// charge, the counts reconcile, and `validate` agrees with `ingest`.
+#[test]
+fn issue_15_unterminated_quote_mid_file_loses_no_charge() {
+    let inst = Instance::new();
+    let p = inst.path("quote.csv");
+    // On the old reader line 3's open quote ran on to the quote of "r3" on line 4: one record
+    // of six fields (ResourceId `unterminated,{}\n2025-01-01,...,3.00,r3"`), and r3 vanished.
+    std::fs::write(
+        &p,
+        format!(
+            "{HEAD}2025-01-01,2025-01-31,1.00,1.00,r1,{{}}\n\
+             2025-01-01,2025-01-31,2.00,2.00,\"unterminated,{{}}\n\
+             2025-01-01,2025-01-31,3.00,3.00,\"r3\",{{}}\n"
+        ),
+    )
+    .expect("write");
+    let path = p.to_str().expect("utf8");
+    // Without --skip-invalid the file is refused as a whole, and says where.
+    let (code, v) = inst.json(&["ingest", path, "-s", "AWS", "--period", "2025-01"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 0);
+    let (code, v) = inst.json(&[
+        "ingest",
+        path,
+        "-s",
+        "AWS",
+        "--period",
+        "2025-01",
+        "--skip-invalid",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let r = &v["files"][0];
+    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k} in {r}"));
+    assert_eq!(n("rows_read"), 3, "{r}");
+    assert_eq!(n("inserted"), 2, "{r}");
+    assert_eq!(n("rejected"), 1, "{r}");
+    assert_eq!(
+        n("rows_read"),
+        n("inserted") + n("updated") + n("unchanged") + n("rejected"),
+        "{r}"
+    );
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM charges WHERE resource_id IN ('r1', 'r3')"),
+        2
+    );
+    let errors = std::fs::read_to_string(r["errors_path"].as_str().expect("errors path"))
+        .expect("read errors");
+    assert!(errors.contains("line 3,ResourceId,"), "{errors}");
+    assert!(errors.contains(",E_RECORD,"), "{errors}");
+    // validate reports the same line as a malformed record.
+    let (code, v) = inst.json(&["validate", path]);
+    assert_eq!(code, 1, "{v}");
+    let rules = v["files"][0]["rules"].as_array().expect("rules");
+    let l2 = rules.iter().find(|r| r["id"] == "L2").expect("L2");
+    assert_eq!(l2["status"], "fail", "{v}");
+    assert_eq!(l2["count"], 1, "{v}");
+    assert_eq!(l2["examples"][0]["line"], "line 3", "{v}");
+    assert_eq!(l2["examples"][0]["column"], "ResourceId", "{v}");
+    assert_eq!(v["files"][0]["rows"], 3, "{v}");
+}
+
+/// Issue 15, item 8g: `/dev/zero` was read forever by `validate` and `ingest`. Devices, FIFOs
+/// and binary data are refused at once with a file error.
+#[test]
+fn issue_15_dev_zero_and_other_non_files_are_refused_quickly() {
+    let inst = Instance::new();
+    for args in [
+        &["validate", "/dev/zero"][..],
+        &["ingest", "/dev/zero", "-s", "AWS", "--period", "2025-01"],
+        &[
+            "ingest",
+            "/dev/zero",
+            "-s",
+            "AWS",
+            "--period",
+            "2025-01",
+            "--dry-run",
+        ],
+    ] {
+        let out = inst
+            .cmd(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("run");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {all}");
+        assert!(all.contains("/dev/zero"), "{args:?}: {all}");
+        assert!(all.contains("not a regular file"), "{args:?}: {all}");
+    }
+    // A regular file of NUL bytes after a good header is binary data, refused as a whole.
+    let p = inst.path("zeros.csv");
+    std::fs::write(&p, [HEAD.as_bytes(), &vec![0u8; 1 << 20]].concat()).expect("write");
+    garbage(
+        &inst,
+        "zeros.csv",
+        &std::fs::read(&p).expect("read"),
+        "NUL byte",
+    );
+}
+
 #[test]
 fn sigkill_mid_import_leaves_nothing_and_next_run_imports_everything() {
     let inst = Instance::new();

@@ -31,7 +31,8 @@ fn queued(inst: &Instance) -> i64 {
 
 #[test]
 fn reevaluate_applies_a_database_override_and_reverting_it_undoes_the_flags() {
-    let inst = january("");
+    // `config check` applies the serve secret rule (issue 15, item 8f).
+    let inst = january("web:\n  secret_key: 0123456789abcdef0123456789abcdef\n");
     let before = queued(&inst);
     override_flag_patterns(&inst, r#"["gpu"]"#);
 

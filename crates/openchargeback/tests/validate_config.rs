@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 #[test]
@@ -66,6 +67,7 @@ fn config_errors_name_file_line_and_key() {
 fn config_check_prints_resolved_paths() {
     let inst = Instance::new();
     inst.cmd(&["config", "check"])
+        .env("WEB_SECRET_KEY", "s".repeat(40))
         .assert()
         .success()
         .stdout(contains("Configuration is valid"))
@@ -107,4 +109,144 @@ fn looks_like_splunk(line: &str) -> bool {
         && &line[20..27] == " INFO  "
         && line[27..].starts_with("period.created ")
         && line.contains(" channel=cli")
+}
+
+/// Issue 15, item 5: `database.path: ${NOPE}/a.db` passed `config check` and wrote to `/a.db`.
+/// Every command that loads the config refuses it, naming file, line and key.
+#[test]
+fn issue_15_unset_environment_variable_is_a_config_error_everywhere() {
+    let inst = Instance::with_extra("journal:\n  default_account: ${OCB_TEST_NOPE}\n");
+    let cfg = inst.path("config.yaml");
+    let line = std::fs::read_to_string(&cfg)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains("OCB_TEST_NOPE"))
+        .expect("line")
+        + 1;
+    let want = format!(
+        "config error: {}:{line}: journal.default_account: environment variable OCB_TEST_NOPE is not set",
+        cfg.display()
+    );
+    for args in [
+        &["config", "check"][..],
+        &["periods", "list"],
+        &["validate", "x.csv"],
+    ] {
+        inst.cmd(args)
+            .env_remove("OCB_TEST_NOPE")
+            .env("WEB_SECRET_KEY", "s".repeat(40))
+            .assert()
+            .code(1)
+            .stderr(contains(want.as_str()));
+    }
+    inst.cmd(&["config", "check"])
+        .env("OCB_TEST_NOPE", "4000")
+        .env("WEB_SECRET_KEY", "s".repeat(40))
+        .assert()
+        .success();
+}
+
+/// An unset credential stays empty (upstream's "not configured"), and `config check` says so.
+#[test]
+fn unset_credential_is_a_warning_shown_by_config_check() {
+    let inst =
+        Instance::with_extra("smtp:\n  host: mail.example.edu\n  password: ${OCB_TEST_SMTP_PW}\n");
+    inst.cmd(&["config", "check"])
+        .env_remove("OCB_TEST_SMTP_PW")
+        .env("WEB_SECRET_KEY", "s".repeat(40))
+        .assert()
+        .success()
+        .stderr(contains("config warning: "))
+        .stderr(contains(
+            "smtp.password: environment variable OCB_TEST_SMTP_PW is not set; using an empty value",
+        ));
+    // Other commands stay quiet about it (cron runs).
+    inst.cmd(&["periods", "list"])
+        .env_remove("OCB_TEST_SMTP_PW")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("OCB_TEST_SMTP_PW").not());
+}
+
+/// Issue 15, item 8f: `config check` accepted an empty secret that `serve` then refused; both
+/// now apply the same check from ocb-config.
+#[test]
+fn issue_15_config_check_refuses_the_secret_serve_refuses() {
+    for secret in ["''", "changeme-in-production"] {
+        let inst = Instance::with_extra(&format!("web:\n  secret_key: {secret}\n"));
+        let cfg = inst.path("config.yaml");
+        let want = format!(
+            "config error: {}:{}: web.secret_key: a strong random secret is required outside dev_mode (set WEB_SECRET_KEY)",
+            cfg.display(),
+            std::fs::read_to_string(&cfg)
+                .expect("read")
+                .lines()
+                .position(|l| l.contains("secret_key"))
+                .expect("line")
+                + 1
+        );
+        inst.cmd(&["config", "check"])
+            .env_remove("WEB_SECRET_KEY")
+            .assert()
+            .code(1)
+            .stderr(contains(want.as_str()));
+        // serve refuses the same config with the same words.
+        inst.cmd(&["serve", "--port", "0"])
+            .env_remove("WEB_SECRET_KEY")
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(1)
+            .stderr(contains(
+                "web.secret_key: a strong random secret is required outside dev_mode",
+            ));
+    }
+    // In dev mode neither needs one.
+    let inst = Instance::with_extra("dev_mode: true\n");
+    inst.cmd(&["config", "check"])
+        .env_remove("WEB_SECRET_KEY")
+        .assert()
+        .success();
+}
+
+/// Issue 15, item 8a: a nine-line alias bomb grew `config check` to 23.5 GB; it is now refused
+/// at once with the line where it exceeds the limit.
+#[test]
+fn issue_15_yaml_alias_bomb_is_refused_quickly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config.yaml");
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        text.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    std::fs::write(&cfg, text).expect("write");
+    let started = std::time::Instant::now();
+    assert_cmd::Command::cargo_bin("openchargeback")
+        .expect("bin")
+        .args(["-c", cfg.to_str().expect("utf8"), "config", "check"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(contains(format!("config error: {}:6: ", cfg.display())))
+        .stderr(contains("alias bomb"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A device or an endless file given as the config is refused, not read forever.
+#[test]
+fn config_that_is_a_device_is_refused() {
+    assert_cmd::Command::cargo_bin("openchargeback")
+        .expect("bin")
+        .args(["-c", "/dev/zero", "config", "check"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(contains("cannot read config file: not a regular file"));
 }

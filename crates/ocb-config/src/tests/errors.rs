@@ -349,3 +349,26 @@ fn read_errors_name_the_file() {
     );
     assert_eq!(errs.0[0].file.as_deref(), Some(dir.path()));
 }
+
+/// Issue 15: any file handed over as the config is refused quickly with bounded memory:
+/// devices are not read at all, and a file beyond the size limit is not read past it.
+#[rstest]
+#[case::device(None, "cannot read config file: not a regular file")]
+#[case::huge(Some(5 << 20), "cannot read config file: larger than 4 MiB")]
+fn devices_and_huge_files_are_not_configs(#[case] size: Option<usize>, #[case] want: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = match size {
+        Some(n) => {
+            let p = dir.path().join("config.yaml");
+            std::fs::write(&p, "#".repeat(n)).expect("write");
+            p
+        }
+        None => std::path::PathBuf::from("/dev/zero"),
+    };
+    let source = crate::ConfigSource {
+        path: Some(path),
+        explicit: true,
+    };
+    let errs = crate::load(&source, &no_env, dir.path()).expect_err("refused");
+    assert!(errs.0[0].message.starts_with(want), "{:?}", errs.0[0]);
+}

@@ -355,10 +355,10 @@ fn env(name: &str) -> Option<String> {
 #[test]
 fn environment_expands_everywhere() {
     let yaml = "smtp:\n  host: ${SMTP_HOST:-localhost}\n  port: ${SMTP_PORT}\n  password: ${SMTP_PASSWORD}\n\
-                review:\n  flag_patterns: ['${PATTERN}', 'x${NOPE}']\n\
+                review:\n  flag_patterns: ['${PATTERN}', 'x${NOPE:-}']\n\
                 database:\n  path: ${DATA}/billing.db\n\
                 currency: '$${HOME}'\n\
-                web:\n  use_dev: ${WEB_FLAG}\n";
+                web:\n  use_dev: ${WEB_FLAG:-x}\n";
     let loaded = load_str(yaml, Some(Path::new(FILE)), &env, &cwd()).expect("valid");
     let c = &loaded.config;
     let smtp = c.smtp.as_ref().expect("smtp");
@@ -369,31 +369,6 @@ fn environment_expands_everywhere() {
     assert_eq!(c.review.flag_patterns, ["gpu", "x"]);
     assert_eq!(c.database.path, Path::new("/data/billing.db"));
     assert_eq!(c.currency, "${HOME}");
-    let unset: Vec<(&str, Option<usize>, &str)> = loaded
-        .unset_env
-        .iter()
-        .map(|d| (d.key.as_str(), d.line, d.message.as_str()))
-        .collect();
-    assert_eq!(
-        unset,
-        [
-            (
-                "smtp.password",
-                Some(4),
-                "environment variable SMTP_PASSWORD is not set; using an empty value"
-            ),
-            (
-                "review.flag_patterns[1]",
-                Some(6),
-                "environment variable NOPE is not set; using an empty value"
-            ),
-            (
-                "web.use_dev",
-                Some(11),
-                "environment variable WEB_FLAG is not set; using an empty value"
-            ),
-        ]
-    );
     // Unknown keys are still only warnings, even with expansion inside.
     assert_eq!(
         loaded
@@ -403,6 +378,86 @@ fn environment_expands_everywhere() {
             .collect::<Vec<_>>(),
         ["web.use_dev"]
     );
+}
+
+/// Issue 15, item 5: `database.path: ${NOPE}/a.db` passed `config check` and wrote to `/a.db`.
+/// An unset variable without a default is now an error naming file, line and key.
+#[rstest]
+#[case::path("database:\n  path: ${NOPE}/a.db\n", 2, "database.path")]
+#[case::list_item(
+    "review:\n  flag_patterns: ['gpu', 'x${NOPE}']\n",
+    2,
+    "review.flag_patterns[1]"
+)]
+#[case::unknown_key("web:\n  host: 127.0.0.1\n  use_dev: ${NOPE}\n", 3, "web.use_dev")]
+#[case::smtp_host("smtp:\n  host: ${NOPE}\n", 2, "smtp.host")]
+fn issue_15_unset_variable_is_an_error_naming_file_line_and_key(
+    #[case] yaml: &str,
+    #[case] line: usize,
+    #[case] key: &str,
+) {
+    let errors = match load_str(yaml, Some(Path::new(FILE)), &env, &cwd()) {
+        Ok(_) => panic!("expected an error for {key}"),
+        Err(e) => e.0,
+    };
+    assert_one(
+        &errors,
+        Some(line),
+        key,
+        "environment variable NOPE is not set",
+    );
+    let d = errors.iter().find(|d| d.key == key).expect("diagnostic");
+    assert!(
+        d.error_line().starts_with(&format!(
+            "config error: {FILE}:{line}: {key}: environment variable NOPE is not set"
+        )),
+        "{}",
+        d.error_line()
+    );
+    assert!(d.message.contains("${NOPE:-default}"), "{}", d.message);
+}
+
+/// Credentials keep upstream's meaning of an unset `${VAR}`: empty = not configured, with a
+/// notice for `config check` and `serve`, so an upstream config with `${SMTP_PASSWORD}` and
+/// `${WEB_SECRET_KEY}` still loads in a cron job that has neither.
+#[test]
+fn unset_credentials_are_empty_with_a_notice() {
+    let yaml = "smtp:\n  host: mail\n  username: ${SMTP_USER}\n  password: ${SMTP_PASSWORD}\n\
+                sources:\n  azure:\n    tenant_id: ${AZURE_TENANT_ID}\n\
+                web:\n  secret_key: ${NO_SECRET}\n";
+    let loaded = load_str(yaml, Some(Path::new(FILE)), &env, &cwd()).expect("valid");
+    let unset: Vec<(&str, Option<usize>, &str)> = loaded
+        .unset_env
+        .iter()
+        .map(|d| (d.key.as_str(), d.line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        unset,
+        [
+            (
+                "smtp.username",
+                Some(3),
+                "environment variable SMTP_USER is not set; using an empty value"
+            ),
+            (
+                "smtp.password",
+                Some(4),
+                "environment variable SMTP_PASSWORD is not set; using an empty value"
+            ),
+            (
+                "sources.azure.tenant_id",
+                Some(7),
+                "environment variable AZURE_TENANT_ID is not set; using an empty value"
+            ),
+            (
+                "web.secret_key",
+                Some(9),
+                "environment variable NO_SECRET is not set; using an empty value"
+            ),
+        ]
+    );
+    let smtp = loaded.config.smtp.as_ref().expect("smtp");
+    assert_eq!(smtp.password.expose(), "");
 }
 
 #[rstest]

@@ -82,7 +82,7 @@ pub struct PeriodSummary {
 /// The outcome of one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleReport {
-    /// `L1`…`L7`, `S1`…`S10`, `W1`…`W6`, `W_PERIOD_END`.
+    /// `L1`…`L6`, `S1`…`S10`, `W0`…`W6`, `W_PERIOD_END`.
     pub id: String,
     /// Short description.
     pub name: String,

@@ -51,7 +51,6 @@ rules! {
     L4 = "L4", "costs are numbers", false;
     L5 = "L5", "other dates parse", false;
     L6 = "L6", "Tags is a JSON object", false;
-    L7 = "L7", "pi_email tag present", false;
     S1 = "S1", "mandatory FOCUS columns present", true;
     S2 = "S2", "dates in FOCUS UTC format", true;
     S3 = "S3", "BillingPeriodEnd is exclusive", true;
@@ -62,6 +61,7 @@ rules! {
     S8 = "S8", "BillingCurrency is a currency code", true;
     S9 = "S9", "ServiceCategory is an allowed value", true;
     S10 = "S10", "required values are non-null", true;
+    W0 = "W0", "pi_email tag present", false;
     W1 = "W1", "project_id tag present", false;
     W2 = "W2", "fund_org tag present", false;
     W3 = "W3", "fund_org matches review.fund_org_patterns", false;
@@ -262,7 +262,9 @@ impl<'o> Tally<'o> {
         }
         let a = attribute(row.tags.object(), &self.options.tag_mapping);
         match &a.pi_email {
-            None => self.add(RuleId::L7, line, Some("Tags"), None, "no pi_email tag"),
+            // A warning, not a failure (SPEC §3.8 W0, formerly L7): ingest keeps such rows
+            // flagged `missing_pi_email`, and converters emit unmapped items that way.
+            None => self.add(RuleId::W0, line, Some("Tags"), None, "no pi_email tag"),
             Some(e) if !is_valid_email(e) => {
                 self.add(
                     RuleId::W4,

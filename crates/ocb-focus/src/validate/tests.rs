@@ -92,7 +92,6 @@ fn focus_sample_strict_reports_tags_and_format_findings() {
 #[case("2025-01-01,,,1", "L2")]
 #[case("2025-01-01,,,1,,{oops", "L6")]
 #[case("2025-01-01,,,1,,", "L6")]
-#[case("2025-01-01,,,1,,\"{\"\"project_id\"\": \"\"p\"\"}\"", "L7")]
 fn each_lite_rule_fails_on_its_violation(#[case] row: &str, #[case] id: &str) {
     let (_dir, path) = lite_file(&[&format!("2025-01-01,,,1,,{TAGS}"), row]);
     let r = validate_path(&path, &ValidateOptions::default());
@@ -125,6 +124,22 @@ fn warnings_do_not_fail() {
     assert!(r.passed());
     let text = render_human(&r, "$");
     assert!(text.ends_with("Result: PASS (5 warnings)\n"), "{text}");
+}
+
+/// SPEC §3.8 (decided 2026-12-07): a row without a `pi_email` tag is warning W0, not the
+/// failure L7 it was: ingest keeps such rows flagged, and converters emit unmapped items so.
+#[test]
+fn missing_pi_email_is_warning_w0() {
+    let (_dir, path) = lite_file(&[
+        &format!("2025-01-01,,,1,,{TAGS}"),
+        "2025-01-01,,,1,,\"{\"\"project_id\"\": \"\"p\"\"}\"",
+    ]);
+    let r = validate_path(&path, &ValidateOptions::default());
+    assert_eq!(rule(&r, "W0").status, "warn", "{}", render_human(&r, "$"));
+    assert_eq!(rule(&r, "W0").count, 1);
+    assert_eq!(rule(&r, "W0").examples[0].line.as_deref(), Some("line 3"));
+    assert!(r.rules.iter().all(|x| x.id != "L7"));
+    assert!(r.passed());
 }
 
 #[test]

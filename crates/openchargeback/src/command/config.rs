@@ -15,6 +15,12 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
         ConfigCommand::Check => {
             let json = global.json;
             let ctx = Ctx::load(global)?;
+            ctx.print_unset_env();
+            // The same rule `serve` applies at startup (one shared check in ocb-config), so a
+            // config that passes here does not stop the server (issue 15, item 8f).
+            ctx.config
+                .check_serve_secret()
+                .map_err(|d| CliError::fail("config", d.error_line()))?;
             let c = &ctx.config;
             // Read-only: `config check` never creates or migrates the database (§11.1).
             let store = ctx.store_if_exists()?;

@@ -194,7 +194,7 @@ fn load_configs(c: &Common, refs: &mut Vec<FileRef>) -> Result<Vec<ConfigFile>, 
         .iter()
         .map(|p| {
             let name = p.display().to_string();
-            let bytes = std::fs::read(p)
+            let bytes = convert_inputs::read_regular_file(p)
                 .map_err(|e| ConvertError::config(format!("cannot read config {name}: {e}")))?;
             refs.push(FileRef::new(&name, &bytes));
             ConfigFile::parse(&name, &bytes)
@@ -353,7 +353,7 @@ fn qumulo_init(
         let cfg =
             ocb_convert::qumulo::QumuloConfig::from_merged_json(&merged, exclude, &mut Vec::new())?;
         let text = match template {
-            Some(p) => std::fs::read(p).map_err(|e| {
+            Some(p) => convert_inputs::read_regular_file(p).map_err(|e| {
                 ConvertError::input(format!("cannot read template {}: {e}", p.display()))
             })?,
             None => ocb_convert::qumulo::DEFAULT_TEMPLATE.as_bytes().to_vec(),

@@ -17,6 +17,17 @@ pub struct Converted {
     pub ledger: Option<(PathBuf, String)>,
 }
 
+/// Reads a named input or config file. Only regular files: `/dev/zero` would be read until
+/// memory runs out, and opening a FIFO blocks (issue 15); a pipe is still accepted as `-`.
+pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file; save the data to a file, or pipe it in as -",
+        ));
+    }
+    std::fs::read(path)
+}
+
 /// Files read, for the report and audit.
 #[derive(Default)]
 pub struct Inputs {
@@ -35,7 +46,7 @@ impl Inputs {
                 .map_err(|e| ConvertError::input(format!("cannot read stdin: {e}")))?;
             b
         } else {
-            std::fs::read(path)
+            read_regular_file(path)
                 .map_err(|e| ConvertError::input(format!("cannot read {name}: {e}")))?
         };
         self.files.push(FileRef::new(&name, &bytes));
