@@ -126,6 +126,12 @@ impl FocusReader {
         self.rows_read
     }
 
+    /// Bytes of the input read so far, as stored (compressed bytes of a gzip file): for
+    /// progress bars. Parquet is read whole at open, so it counts its full size at once.
+    pub fn bytes_read(&self) -> u64 {
+        lock(&self.hash).size
+    }
+
     /// The next record; `None` at the end. A read failure in the middle of the input (corrupt
     /// gzip, I/O error) also ends the stream: [`FocusReader::finish`] then returns it.
     pub fn next_row(&mut self) -> Option<RowResult> {

@@ -15,6 +15,7 @@ use ocb_store::{
     PreparedCharge, Store, StoredDiagnostic, Written,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::time::Instant;
 
@@ -645,6 +646,11 @@ fn stream(
 ) -> Result<Streamed, IngestError> {
     let (tx, rx) = sync_channel::<Vec<Item>>(8);
     let input_bytes = std::fs::metadata(&req.path).map_or(0, |m| m.len());
+    // The size of a plain file, for a progress bar; a folder's own size means nothing here.
+    let bar_total = if req.path.is_file() { input_bytes } else { 0 };
+    // Written once per batch by the reader, read once per batch by the consumer: no lock.
+    let read_bytes = AtomicU64::new(0);
+    let read_bytes = &read_bytes;
     // Written charges go back to the reader thread to be freed there (see `Written`).
     let (recycle_tx, recycle_rx) = sync_channel::<Written>(16);
     let expected = req.expected_period;
@@ -669,6 +675,7 @@ fn stream(
                             drop(written);
                         }
                         prep.number(charges(&mut batch));
+                        read_bytes.store(reader.bytes_read(), Ordering::Relaxed);
                         if writer_behind {
                             hash_contents(&mut batch);
                         }
@@ -707,6 +714,7 @@ fn stream(
                 Ok(()) => {
                     let total = consumed.as_ref().map_or(0, |t| *t) + n;
                     consumed = Ok(total);
+                    progress.bytes(read_bytes.load(Ordering::Relaxed), bar_total);
                     progress.rows(total);
                 }
                 Err(e) => {

@@ -107,6 +107,10 @@ pub enum IngestError {
 pub trait Progress {
     /// Called every few thousand rows with the running row count.
     fn rows(&mut self, _rows: u64) {}
+    /// Called just before [`Progress::rows`] with the bytes of the input read so far and the
+    /// input's size, both as stored (a gzip file counts compressed bytes). `total` is 0 when
+    /// the size is unknown (an export folder, a stream), so a bar can fall back to a count.
+    fn bytes(&mut self, _read: u64, _total: u64) {}
 }
 
 /// No progress reporting.

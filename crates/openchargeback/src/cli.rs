@@ -445,6 +445,9 @@ pub struct DemoArgs {
     /// Then start the web UI on the demo instance (user `demo`, admin, random password printed once)
     #[arg(long)]
     pub serve: bool,
+    /// With --serve: where to listen (SPEC §11.2; the same options as `serve`)
+    #[command(flatten)]
+    pub listen: ServeArgs,
 }
 
 #[derive(Args, Debug)]

@@ -248,3 +248,88 @@ fn demo_runs_in_a_fresh_directory() {
         .code(1)
         .stderr(contains("--force"));
 }
+
+/// Issue 16, item 12: the demo's hints work when copied, it points at the web UI, and the closed
+/// month has no pending flag.
+#[test]
+fn demo_hints_run_when_copied_and_nothing_is_left_pending() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = assert_cmd::Command::cargo_bin("openchargeback")
+        .expect("bin")
+        .current_dir(dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .arg("demo")
+        .output()
+        .expect("demo");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let hint = |label: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} line in {stdout}"))
+            .trim()
+            .to_string()
+    };
+    let try_line = hint("Try:");
+    let shown = std::process::Command::new("sh")
+        .args(["-c", &try_line])
+        .current_dir("/")
+        .output()
+        .expect("sh");
+    assert!(
+        shown.status.success(),
+        "{try_line}: {}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("zorp.blinkman@example.edu"));
+    let web = hint("Web UI:");
+    assert!(
+        web.contains(" demo --dir ") && web.contains("--serve"),
+        "{web}"
+    );
+    assert!(
+        stdout.contains("rejected 3 charges without a PI"),
+        "{stdout}"
+    );
+    // The same binary (not a bare name that is not on PATH) answers `review list`.
+    let bin = try_line.split(" -c ").next().expect("binary");
+    let config = dir.path().join("openchargeback-demo/config.yaml");
+    let listed = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "{bin} -c '{}' --json review list --period 2025-01",
+                config.display()
+            ),
+        ])
+        .output()
+        .expect("review list");
+    let v: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(v["total"], 0, "pending flags left: {v}");
+}
+
+/// `demo --serve` creates its login before serving: no "no one can log in" warning.
+#[test]
+fn demo_serve_does_not_warn_that_no_one_can_log_in() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("openchargeback");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(dir.path())
+        .args(["demo", "--serve", "--host", "127.0.0.1", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let login = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("Log in as user `demo`"));
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait");
+    assert!(login.is_some(), "no login line");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("no one can log in"), "{stderr}");
+}

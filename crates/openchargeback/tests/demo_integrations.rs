@@ -107,13 +107,14 @@ fn the_demo_month_includes_the_converted_sources() {
         json["period"]
     );
 
-    // Exactly the unmapped rows are held as missing_pi_email, none of them rejected.
+    // Exactly the unmapped rows are stored flagged missing_pi_email; the demo's review rejects
+    // them back to their service team, so the closed month has no pending flag (issue 16, 12).
     let db = dir.path().join("openchargeback-demo/billing.db");
     let conn = rusqlite::Connection::open(db).expect("db");
     let mut stmt = conn
         .prepare(
             "SELECT c.resource_id FROM charges c JOIN sources s ON s.id = c.source_id
-             WHERE c.flag_reasons LIKE '%missing_pi_email%' AND c.review_state = 'pending'
+             WHERE c.flag_reasons LIKE '%missing_pi_email%' AND c.review_state = 'rejected'
              ORDER BY c.resource_id",
         )
         .expect("prepare");

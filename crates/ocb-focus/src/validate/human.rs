@@ -25,6 +25,11 @@ pub fn render_human(report: &FileReport, currency: &str) -> String {
         report.path, report.kind, report.rows, report.profile
     );
     for rule in &report.rules {
+        if rule.status == "skipped" {
+            // Never a PASS for a rule that did not run (issue 16, item 11).
+            let _ = writeln!(out, "SKIP  {} {}  not run", rule.id, rule.name);
+            continue;
+        }
         let _ = writeln!(
             out,
             "{:<4}  {} {}  {}",
@@ -58,6 +63,14 @@ pub fn render_human(report: &FileReport, currency: &str) -> String {
         }
     }
     let (failed, warnings) = (report.failed_rules(), report.warning_rules());
+    let skipped = report
+        .rules
+        .iter()
+        .filter(|r| r.status == "skipped")
+        .count();
+    if skipped > 0 {
+        let _ = writeln!(out, "{skipped} rules not run: the file could not be opened");
+    }
     let _ = match (report.passed(), warnings) {
         (true, 0) => writeln!(out, "Result: PASS"),
         (true, _) => writeln!(out, "Result: PASS ({warnings} warnings)"),

@@ -86,7 +86,8 @@ pub struct RuleReport {
     pub id: String,
     /// Short description.
     pub name: String,
-    /// `pass`, `fail` or `warn`.
+    /// `pass`, `fail`, `warn`, or `skipped` when the input could not be opened and the rule
+    /// never ran (only L1 runs then).
     pub status: String,
     /// Violations (rows, or columns for column rules).
     pub count: u64,
@@ -129,7 +130,7 @@ pub fn validate_path(path: &Path, options: &ValidateOptions) -> FileReport {
     let mut tally = Tally::new(options);
     let (kind, rows, periods) = match FocusReader::open(path) {
         Err(e) => {
-            tally.file_error(&e);
+            tally.unopened(&e);
             (guess_kind(path), 0, BTreeMap::new())
         }
         Ok(reader) => {

@@ -135,6 +135,9 @@ pub(crate) struct Tally<'o> {
     options: &'o ValidateOptions,
     accs: Vec<Acc>,
     pos: Positions,
+    /// The input could not be opened (missing, unreadable, no header): only L1 ran, and the
+    /// other rules are reported as not run rather than as passes (issue 16, item 11).
+    unopened: bool,
 }
 
 /// Positions (0-based) of the columns the strict rules read.
@@ -157,6 +160,7 @@ impl<'o> Tally<'o> {
             options,
             accs: RuleId::ALL.iter().map(|_| Acc::default()).collect(),
             pos: Positions::default(),
+            unopened: false,
         }
     }
 
@@ -194,6 +198,12 @@ impl<'o> Tally<'o> {
     /// The input could not be used (or failed mid-stream): L1 fails.
     pub(crate) fn file_error(&mut self, e: &FileError) {
         self.add(RuleId::L1, None, None, None, e.to_string());
+    }
+
+    /// The input could not be opened at all: L1 fails and no other rule runs.
+    pub(crate) fn unopened(&mut self, e: &FileError) {
+        self.file_error(e);
+        self.unopened = true;
     }
 
     /// File-level rules on the header: L1 (Tags), S1, W5.
@@ -475,6 +485,7 @@ impl<'o> Tally<'o> {
                 continue;
             }
             let status = match (acc.count, rule.is_warning()) {
+                (0, _) if self.unopened => "skipped",
                 (0, _) => "pass",
                 (_, true) => "warn",
                 (_, false) => "fail",

@@ -184,6 +184,46 @@ fn unreadable_path_is_a_report_not_a_panic() {
     assert_eq!(rule(&r, "L1").status, "fail");
 }
 
+/// Issue 16, item 11: a missing file showed PASS for the twelve rules that never ran.
+#[rstest]
+#[case::missing(None)]
+#[case::no_header(Some(""))]
+#[case::no_required_column(Some("BilledCost,Tags\n1,\n"))]
+fn rules_that_never_ran_are_skipped_not_passed(#[case] text: Option<&str>) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = match text {
+        Some(t) => write(&dir, "bad.csv", t),
+        None => dir.path().join("missing.csv"),
+    };
+    let r = validate_path(&path, &strict());
+    assert_eq!(rule(&r, "L1").status, "fail");
+    let others: Vec<_> = r.rules.iter().filter(|x| x.id != "L1").collect();
+    assert!(others.len() > 12, "{others:?}");
+    assert!(others.iter().all(|x| x.status == "skipped"), "{others:?}");
+    let human = crate::validate::render_human(&r, "$");
+    assert!(!human.contains("PASS"), "{human}");
+    assert!(
+        human.contains("SKIP  L2 well-formed records  not run"),
+        "{human}"
+    );
+    assert!(
+        human.contains("Result: FAIL (1 rules failed, 0 warnings)"),
+        "{human}"
+    );
+}
+
+/// A file that opens keeps its passes: only an input that was never read skips rules.
+#[test]
+fn a_readable_file_has_no_skipped_rule() {
+    let (_dir, path) = lite_file(&[]);
+    let r = validate_path(&path, &ValidateOptions::default());
+    assert!(
+        r.rules.iter().all(|x| x.status != "skipped"),
+        "{:?}",
+        r.rules
+    );
+}
+
 const STRICT_HEADER: &str = "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,\
 BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargeClass,ChargeDescription,ChargePeriodEnd,\
 ChargePeriodStart,ContractedCost,EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,\

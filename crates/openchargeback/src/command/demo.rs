@@ -1,7 +1,7 @@
 //! `demo`: a self-contained instance with embedded fictional sample data (SPEC §11.3).
 //!
-//! Today it creates the instance, ingests and reviews the month, closes it and exports the `gl` and
-//! `template` journals; statements and email join the cycle as those capabilities land.
+//! It creates the instance, ingests the month, decides every flag, closes the month, generates
+//! the statements, writes the e-mails (dev mode) and exports the `gl` and `template` journals.
 
 use crate::cli::{DemoArgs, Global};
 use crate::context::Ctx;
@@ -231,19 +231,54 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
             )
         );
     }
+    // The hints name the binary as it was started: after `cargo run` it is not on PATH, so a
+    // bare `openchargeback` would fail when copied (issue 16, item 12).
+    let bin = invoked_binary();
     println!(
-        "Try:       openchargeback -c {} show zorp.blinkman@example.edu --period 2025-01",
-        config_path.display()
+        "Try:       {bin} -c {} show zorp.blinkman@example.edu --period 2025-01",
+        shell_word(&config_path.display().to_string())
     );
     if args.serve {
-        return super::serve::demo(&mut store, ctx.config.clone());
+        return super::serve::demo(&mut store, ctx.config.clone(), args.listen);
     }
+    println!(
+        "Web UI:    {bin} demo --dir {} --force --serve   (the same month in the browser, with a one-time login)",
+        shell_word(&dir.display().to_string())
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to call this binary in a copied command: `openchargeback` when that name on PATH is this
+/// executable, else its full path.
+fn invoked_binary() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "openchargeback".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .any(|d| std::fs::canonicalize(d.join("openchargeback")).is_ok_and(|p| p == exe))
+    });
+    if on_path {
+        "openchargeback".into()
+    } else {
+        shell_word(&exe.display().to_string())
+    }
+}
+
+/// `text` quoted for a POSIX shell when it holds anything but plain path characters.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// The documented review of the demo month: GPU training runs are legitimate research compute
 /// (approved); Secure File Services volumes are approved except the census PII volume, which the
-/// demo treats as billed to the wrong unit (rejected, with a note).
+/// demo treats as billed to the wrong unit (rejected, with a note); charges without a PI are
+/// rejected back to their service team. Nothing is left pending.
 fn review_month(
     store: &mut ocb_store::Store,
     actor: &ocb_store::Actor,
@@ -286,6 +321,17 @@ fn review_month(
         "approved {} GPU and secure-storage charges",
         s.acted
     ));
+    // Charges whose tags name no PI cannot be billed to anyone: the demo sends them back to the
+    // service team, so the closed month has no pending flag (issue 16, item 12).
+    let req = ReviewRequest {
+        action: ReviewAction::Reject,
+        scope: ReviewScope::Filter(queue("missing_pi_email")),
+        note: Some("No PI in the tags: returned to the service team to tag and re-import".into()),
+        override_: None,
+        expected_count: None,
+    };
+    let s = store.review(actor, &req)?;
+    said.push(format!("rejected {} charges without a PI", s.acted));
     Ok(said)
 }
 

@@ -29,29 +29,67 @@ pub(crate) fn settings(ctx: &Ctx) -> IngestSettings {
     }
 }
 
-struct Bar(Option<indicatif::ProgressBar>);
+/// The progress display: a bar with percentage and ETA over the bytes of a plain file (the
+/// size is known up front), a row counter for folders and streams. Rates are whole rows per
+/// second with thousands separators (issue 16, item 11: it printed `186,220.506/s`).
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+    name: String,
+    started: std::time::Instant,
+    sized: bool,
+}
 
 impl Progress for Bar {
-    fn rows(&mut self, rows: u64) {
-        if let Some(b) = &self.0 {
-            b.set_position(rows);
+    fn bytes(&mut self, read: u64, total: u64) {
+        let Some(b) = &self.bar else { return };
+        if total > 0 && !self.sized {
+            self.sized = true;
+            b.set_length(total);
+            b.set_style(style(
+                "{msg} [{bar:30}] {percent:>3}% eta {eta}",
+                "{spinner} {msg}",
+            ));
         }
+        if self.sized {
+            b.set_position(read.min(total));
+        }
+    }
+
+    fn rows(&mut self, rows: u64) {
+        let Some(b) = &self.bar else { return };
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { rows as f64 / secs } else { 0.0 };
+        b.set_message(format!(
+            "{}: {} rows ({} rows/s)",
+            self.name,
+            crate::output::thousands(rows),
+            crate::output::thousands(rate.round() as u64)
+        ));
     }
 }
 
+/// An indicatif style, or `fallback` should the template ever be rejected.
+fn style(template: &str, fallback: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .or_else(|_| indicatif::ProgressStyle::with_template(fallback))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+        .progress_chars("=> ")
+}
+
 fn bar(ctx: &Ctx, name: &str) -> Bar {
-    if !ctx.progress() {
-        return Bar(None);
+    let bar = ctx.progress().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(style("{spinner} {msg} {elapsed}", "{spinner} {msg}"));
+        b.set_message(name.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    });
+    Bar {
+        bar,
+        name: name.to_string(),
+        started: std::time::Instant::now(),
+        sized: false,
     }
-    let b = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} rows ({per_sec}) {elapsed}")
-    {
-        b.set_style(style);
-    }
-    b.set_message(name.to_string());
-    b.enable_steady_tick(std::time::Duration::from_millis(200));
-    Bar(Some(b))
 }
 
 pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
@@ -112,7 +150,7 @@ pub fn run(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, CliError> {
         };
         let mut progress = bar(ctx, &name);
         let report = ocb_ingest::ingest(db, &settings, &req, &mut progress)?;
-        if let Some(b) = progress.0 {
+        if let Some(b) = progress.bar {
             b.finish_and_clear();
         }
         if let (Some(dest), Some(src)) = (&args.errors_file, &report.errors_path) {
@@ -187,7 +225,9 @@ fn human(ctx: &Ctx, r: &ImportReport) -> (String, String) {
             ("Status", r.status.clone()),
         ],
     );
-    let summary = out;
+    // A file that could not be read at all has nothing to summarise: its error says it all.
+    let unread = r.failure.as_ref().is_some_and(|f| f.kind == "file_error") && t.rows_read == 0;
+    let summary = if unread { String::new() } else { out };
     let mut out = String::new();
     for w in r.warnings.iter().take(20) {
         out.push_str(&format!("warning: {}{}\n", prefix(&w.line), w.message));
@@ -224,7 +264,12 @@ fn human(ctx: &Ctx, r: &ImportReport) -> (String, String) {
         summary.push_str(&format!("Error report: {p}\n"));
     }
     if let Some(f) = &r.failure {
-        out.push_str(&format!("Import refused: {}\n", f.message));
+        // The refusal repeats nothing already printed as an error (issue 16, item 11).
+        if r.errors.iter().any(|e| e.message == f.message) {
+            out.push_str("Import refused: nothing written.\n");
+        } else {
+            out.push_str(&format!("Import refused: {}\n", f.message));
+        }
     }
     (summary, out)
 }

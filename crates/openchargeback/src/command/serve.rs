@@ -19,7 +19,13 @@ pub(crate) fn serve_config(
     port: Option<u16>,
     banner: Option<String>,
 ) -> Result<ExitCode, CliError> {
+    let db_logins = database_logins(&config);
     for w in config.serve_warnings() {
+        // "No one can log in" is only true when the database has no enabled user either (SPEC
+        // §11.2: warn when no users can log in); `demo --serve` has just created its user.
+        if w.key == "web.users" && db_logins {
+            continue;
+        }
         eprintln!("{}", w.warning_line());
     }
     let host = host.unwrap_or_else(|| config.web.host.clone());
@@ -44,6 +50,21 @@ pub(crate) fn serve_config(
             .map_err(|e| CliError::fail("internal", e.to_string()))
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the database already holds an enabled user (a missing or unreadable database has
+/// none; `ocb_web::prepare` reports real problems with it).
+fn database_logins(config: &ocb_config::Config) -> bool {
+    if !config.database.path.exists() {
+        return false;
+    }
+    ocb_store::Store::open(
+        &config.database.path,
+        ocb_store::OpenMode::ReadOnly,
+        config.database.busy_timeout_ms,
+    )
+    .and_then(|s| s.list_users())
+    .is_ok_and(|users| users.iter().any(|u| !u.disabled))
 }
 
 async fn shutdown_signal() {
@@ -71,6 +92,7 @@ async fn shutdown_signal() {
 pub(crate) fn demo(
     store: &mut ocb_store::Store,
     config: ocb_config::Config,
+    listen: ServeArgs,
 ) -> Result<ExitCode, CliError> {
     let password = format!("Demo-9{}!", &ocb_web::security::random_token()[..12]);
     let hash = ocb_web::password::hash(&password).map_err(|e| CliError::fail("internal", e))?;
@@ -92,5 +114,5 @@ pub(crate) fn demo(
         }
     }
     let banner = format!("Log in as user `demo` with password {password} (shown only now).");
-    serve_config(config, None, None, Some(banner))
+    serve_config(config, listen.host, listen.port, Some(banner))
 }
