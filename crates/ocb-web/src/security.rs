@@ -88,6 +88,21 @@ pub fn set_cookie(name: &str, value: &str, dev_mode: bool, clear: bool) -> Heade
     HeaderValue::from_str(&c).expect("cookie values are hex")
 }
 
+/// `next` when it names a page of this site, else `None` (issue 16, item 5). Only a path that
+/// starts with exactly one `/` is accepted, made of visible ASCII without `\`: browsers read
+/// `//host`, `/\host` and `/\t/host` (tabs and newlines are stripped) as another site, and a
+/// scheme (`javascript:`, `https:`) never starts with `/`. Percent-escapes stay escapes in the
+/// `Location` header, so `/%2F%2Fhost` is a path here, as the browser reads it.
+pub fn local_redirect(next: &str) -> Option<&str> {
+    let mut chars = next.chars();
+    let first_ok = chars.next() == Some('/');
+    let second_ok = !matches!(chars.next(), Some('/' | '\\'));
+    let visible = next
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'\\');
+    (first_ok && second_ok && visible).then_some(next)
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -253,7 +268,9 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
     }
     let mut resp = next.run(req).await;
     add_headers(&mut resp, authenticated);
-    if clear_cookie {
+    // A handler that set a new session (login with a stale cookie) wins: clearing after it
+    // would make the browser drop the new session too (issue 16, item 3).
+    if clear_cookie && !sets_cookie(resp.headers(), SESSION_COOKIE) {
         resp.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(SESSION_COOKIE, "", st.config.dev_mode, true),
@@ -262,9 +279,51 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
     resp
 }
 
+/// True when the response already sets (or clears) the cookie `name`.
+fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split_once('=').is_some_and(|(k, _)| k.trim() == name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("/")]
+    #[case("/review?status=pending&q=a%20b")]
+    #[case("/charges/12")]
+    #[case("/%2F%2Fevil.example")]
+    #[case("/a//b")]
+    fn local_paths_are_accepted(#[case] next: &str) {
+        assert_eq!(local_redirect(next), Some(next));
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("//evil.example")]
+    #[case("/\\evil.example")]
+    #[case("\\\\evil.example")]
+    #[case("/\t/evil.example")]
+    #[case("/\n/evil.example")]
+    #[case("/\r/evil.example")]
+    #[case("/ /evil.example")]
+    #[case("/x\\@evil.example")]
+    #[case("https://evil.example")]
+    #[case("javascript:alert(1)")]
+    #[case("evil.example")]
+    #[case(" /ok")]
+    #[case("/\u{3000}/evil.example")]
+    #[case("/\u{2215}\u{2215}evil.example")]
+    #[case("/\x00/evil.example")]
+    #[case("/\x7f")]
+    fn other_sites_and_odd_characters_are_refused(#[case] next: &str) {
+        assert_eq!(local_redirect(next), None, "{next:?}");
+    }
 
     #[test]
     fn cookies_are_found_among_others() {

@@ -146,7 +146,7 @@ async fn set_period(
 ) -> Response {
     let period = security::form_field(&body, "period").unwrap_or_default();
     let back = security::form_field(&body, "next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| security::local_redirect(n).is_some())
         .unwrap_or_else(|| "/".into());
     let hash = u.session.id_hash.clone();
     let p = period.clone();

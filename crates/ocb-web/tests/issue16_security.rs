@@ -1,0 +1,154 @@
+//! Regression tests for issue 16, items 1-7 (web security): each test failed before its fix.
+
+mod common;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use common::Instance;
+
+fn location(h: &HeaderMap) -> &str {
+    h.get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Hostile `next` values: other sites written the ways browsers still read as a host.
+const HOSTILE_NEXT: &[&str] = &[
+    "/\\evil.example",
+    "//evil.example",
+    "/\\/evil.example",
+    "/%09/evil.example",
+    "%2F%2Fevil.example",
+    "/%5Cevil.example",
+    "https://evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "%0A//evil.example",
+    "/%0D%0A/evil.example",
+    "/%20/evil.example",
+    "evil.example",
+];
+
+/// Issue 16, item 5: `/set-period` and every `/review/*` form ignore a `next` naming another
+/// site (the form value is decoded once, as the server reads it).
+#[tokio::test]
+async fn redirect_targets_never_leave_the_site() {
+    let inst = Instance::new();
+    let admin = inst.add_user("ada", "admin", "Right-pass-1");
+    let s = inst.session(admin);
+    for next in HOSTILE_NEXT {
+        let form = format!("period=2025-01&next={next}");
+        let (st, h, _) = inst
+            .post("/set-period", Some(&s), &form, Some(&s.csrf))
+            .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(location(&h), "/", "set-period with next={next}");
+        for action in ["approve", "reject", "restore", "selected", "by-filter"] {
+            let form = format!("ids=1&next={next}");
+            let path = format!("/review/{action}");
+            let (_, h, _) = inst.post(&path, Some(&s), &form, Some(&s.csrf)).await;
+            let to = location(&h);
+            assert!(
+                to.starts_with("/review"),
+                "{path} with next={next} went to {to}"
+            );
+        }
+    }
+    let form = "period=2025-01&next=/charges%3Fq%3Dx";
+    let (_, h, _) = inst
+        .post("/set-period", Some(&s), form, Some(&s.csrf))
+        .await;
+    assert_eq!(location(&h), "/charges?q=x", "a local next is kept");
+}
+
+/// The form token of `GET /login` as (cookie pair, token).
+async fn login_form(inst: &Instance) -> (String, String) {
+    let (_, h, _) = inst.get("/login", None).await;
+    let set = h
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("login cookie");
+    let cookie = set.split(';').next().expect("pair").to_string();
+    let token = cookie.split_once('=').expect("pair").1.to_string();
+    (cookie, token)
+}
+
+/// A real login through the form; `cookie` is sent along (e.g. a stale session), `from` is the
+/// client address (`X-Forwarded-For`, for instances that trust it).
+async fn login(
+    inst: &Instance,
+    user: &str,
+    password: &str,
+    cookie: Option<&str>,
+    from: Option<&str>,
+) -> (StatusCode, HeaderMap, String) {
+    let (form_cookie, token) = login_form(inst).await;
+    let cookies = match cookie {
+        Some(c) => format!("{c}; {form_cookie}"),
+        None => form_cookie,
+    };
+    let mut b = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri("/login")
+        .header(header::HOST, "localhost")
+        .header(header::COOKIE, cookies)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(ip) = from {
+        b = b.header("x-forwarded-for", ip);
+    }
+    let body = format!("username={user}&password={password}&csrf_token={token}");
+    inst.send(b.body(axum::body::Body::from(body)).expect("request"))
+        .await
+}
+
+/// The `Set-Cookie` values for the session cookie.
+fn session_cookies(h: &HeaderMap) -> Vec<String> {
+    h.get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("openchargeback_session="))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The new session's `name=value` pair of a successful login.
+fn new_session(h: &HeaderMap) -> Option<String> {
+    session_cookies(h)
+        .into_iter()
+        .find(|v| !v.contains("Max-Age=0"))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+}
+
+/// Issue 16, item 3: logging in while the browser still holds an expired or unknown session
+/// cookie works the first time: the response sets the new session and does not clear it.
+#[tokio::test]
+async fn login_with_a_stale_session_cookie_works_the_first_time() {
+    let inst = Instance::new();
+    inst.add_user("amy", "viewer", "Right-pass-1");
+    let stale = format!("openchargeback_session={}", "0".repeat(64));
+    let (st, h, _) = login(&inst, "amy", "Right-pass-1", Some(&stale), None).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let set = session_cookies(&h);
+    assert_eq!(
+        set.len(),
+        1,
+        "one session cookie, not also a clearing one: {set:?}"
+    );
+    let cookie = new_session(&h).expect("a new session");
+    let s = common::Session {
+        cookie,
+        csrf: String::new(),
+    };
+    let (st, _, _) = inst.get("/", Some(&s)).await;
+    assert_eq!(st, StatusCode::OK, "the new session works");
+    // A stale cookie on an ordinary page is still cleared.
+    let (_, h, _) = inst
+        .get(
+            "/login",
+            Some(&common::Session {
+                cookie: stale,
+                csrf: String::new(),
+            }),
+        )
+        .await;
+    assert!(session_cookies(&h).iter().any(|c| c.contains("Max-Age=0")));
+}
