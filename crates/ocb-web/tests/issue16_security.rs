@@ -1,5 +1,7 @@
 //! Regression tests for issue 16, items 1-7 (web security): each test failed before its fix.
 
+#[path = "common/api.rs"]
+mod api_client;
 mod common;
 
 use axum::http::{header, HeaderMap, StatusCode};
@@ -151,4 +153,77 @@ async fn login_with_a_stale_session_cookie_works_the_first_time() {
         )
         .await;
     assert!(session_cookies(&h).iter().any(|c| c.contains("Max-Age=0")));
+}
+
+/// Every string in a JSON document.
+fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k.clone());
+            strings(x, out);
+        }),
+        _ => {}
+    }
+}
+
+/// Issue 16, item 4: no API response names a server path, in particular the result of a
+/// dev-mode send job (it named each `.eml` file by its full path), on the API and on `/jobs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_api_response_or_job_result_names_a_server_path() {
+    let inst = Instance::new();
+    inst.import_january();
+    let rex = inst.add_user("rex", "reviewer", "Reviewer-pass-1");
+    let r = api_client::api(&inst, &api_client::token_for(&inst, rex, false, None));
+    let root = inst.dir.path().to_string_lossy().into_owned();
+    let mut seen = vec![];
+    let (_, imported) = r
+        .import("aws_2025-01.csv", &[("source", "AWS"), ("mode", "upsert")])
+        .await;
+    seen.push(("POST /api/v1/imports".to_string(), imported));
+    let body = serde_json::json!({"period": "2025-01", "send": true});
+    let (st, started) = r.post("/api/v1/statements/generate", body).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{started}");
+    let job = started["job_id"].as_i64().expect("job id");
+    let done = r.wait_job(job).await;
+    assert!(
+        done["result"]["emails"]["sent"].as_u64() > Some(0),
+        "{done}"
+    );
+    assert!(
+        done["result"]["emails"]["results"][0]["file_name"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(".eml")),
+        "{done}"
+    );
+    for path in [
+        format!("/api/v1/jobs/{job}"),
+        "/api/v1/me".into(),
+        "/api/v1/periods".into(),
+        "/api/v1/periods/2025-01".into(),
+        "/api/v1/charges?per_page=5".into(),
+        "/api/v1/charges/1".into(),
+        "/api/v1/imports".into(),
+        "/api/v1/imports/1".into(),
+        "/api/v1/review".into(),
+        "/api/v1/statements?period=2025-01".into(),
+        "/api/v1/journal".into(),
+    ] {
+        let (st, v) = r.get(&path).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {v}");
+        seen.push((path, v));
+    }
+    let session = inst.session(rex);
+    let (_, _, sess_job) = inst.get(&format!("/jobs/{job}"), Some(&session)).await;
+    seen.push((
+        "/jobs/{id}".into(),
+        serde_json::from_str(&sess_job).expect("json"),
+    ));
+    for (path, v) in seen {
+        let mut all = vec![];
+        strings(&v, &mut all);
+        let leaked: Vec<_> = all.iter().filter(|s| s.contains(&root)).collect();
+        assert!(leaked.is_empty(), "{path} names server paths: {leaked:?}");
+    }
 }
