@@ -206,6 +206,8 @@ pub struct ConfigUser {
     pub display_name: String,
     /// bcrypt hash (format checked).
     pub password_hash: Secret,
+    /// Line of `password_hash` in the file, for diagnostics.
+    pub password_hash_line: Option<usize>,
     /// Role.
     pub role: Role,
     /// Always authenticate against this hash.

@@ -114,8 +114,50 @@ pub async fn login_form(
 }
 
 enum Outcome {
-    Ok { user_id: i64, weak: bool },
+    Ok { user_id: i64, weak: Weak },
     Failed(&'static str),
+}
+
+/// Whether the password just used falls short of the policy (or is a published example
+/// password), and where the user can change it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Weak {
+    No,
+    /// A database user: sent to the change-password page.
+    Database,
+    /// A config user (issue 16, item 1: no longer exempt): warned, since only `config.yaml`
+    /// can change the password.
+    Config,
+}
+
+impl Weak {
+    fn of(weak: bool, config_managed: bool) -> Self {
+        match (weak, config_managed) {
+            (false, _) => Weak::No,
+            (true, false) => Weak::Database,
+            (true, true) => Weak::Config,
+        }
+    }
+
+    fn flash(self) -> Option<&'static str> {
+        match self {
+            Weak::No => None,
+            Weak::Database => {
+                Some("Your password no longer meets the password policy; please change it.")
+            }
+            Weak::Config => Some(
+                "Your password does not meet the password policy or is a published example \
+                 password. This account is managed in config.yaml: replace its password_hash there.",
+            ),
+        }
+    }
+
+    fn landing(self) -> &'static str {
+        match self {
+            Weak::Database => "/settings/users/change-password",
+            Weak::No | Weak::Config => "/",
+        }
+    }
 }
 
 /// `POST /login`.
@@ -207,7 +249,10 @@ pub async fn login(
             if user.disabled {
                 return Ok(Outcome::Failed("disabled"));
             }
-            let weak = !user.config_managed && password::check_policy(&p2, &policy).is_err();
+            let weak = Weak::of(
+                password::check_policy(&p2, &policy).is_err(),
+                user.config_managed,
+            );
             Ok(Outcome::Ok {
                 user_id: user.id,
                 weak,
@@ -248,7 +293,7 @@ async fn start_session(
     st: &AppState,
     headers: &HeaderMap,
     user_id: i64,
-    weak: bool,
+    weak: Weak,
     ip: &str,
     audit: impl std::future::Future<Output = Result<(), AppError>>,
 ) -> Response {
@@ -267,12 +312,8 @@ async fn start_session(
                 s.delete_session(&old)?;
             }
             s.create_session(user_id, &hash, &csrf, lifetime, Some(&ip))?;
-            if weak {
-                s.push_flash(
-                    &hash,
-                    "warning",
-                    "Your password no longer meets the password policy; please change it.",
-                )?;
+            if let Some(text) = weak.flash() {
+                s.push_flash(&hash, "warning", text)?;
             }
             Ok(())
         })
@@ -283,11 +324,7 @@ async fn start_session(
     if let Err(e) = audit.await {
         return e.into_response();
     }
-    let mut r = see_other(if weak {
-        "/settings/users/change-password"
-    } else {
-        "/"
-    });
+    let mut r = see_other(weak.landing());
     r.headers_mut().append(
         header::SET_COOKIE,
         security::set_cookie(SESSION_COOKIE, &id, st.config.dev_mode, false),

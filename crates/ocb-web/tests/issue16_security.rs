@@ -227,3 +227,38 @@ async fn no_api_response_or_job_result_names_a_server_path() {
         assert!(leaked.is_empty(), "{path} names server paths: {leaked:?}");
     }
 }
+
+/// Issue 16, item 1: config users are no longer exempt from the password check at login: a
+/// published example password is named in a warning; database users cannot choose one.
+#[tokio::test]
+async fn published_passwords_are_warned_at_login_and_refused_for_new_passwords() {
+    let inst = Instance::new();
+    let (st, h, _) = login(&inst, "root", "admin123", None, None).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(location(&h), "/", "config users cannot change it in the UI");
+    let s = common::Session {
+        cookie: new_session(&h).expect("session"),
+        csrf: String::new(),
+    };
+    let (_, _, page) = inst.get("/", Some(&s)).await;
+    assert!(
+        page.contains("published example") && page.contains("config.yaml"),
+        "the dashboard warns"
+    );
+    let amy = inst.add_user("amy", "viewer", "Right-pass-1");
+    let s = inst.session(amy);
+    let form = "current_password=Right-pass-1&new_password=admin123&confirm_password=admin123";
+    let (_, _, _) = inst
+        .post(
+            "/settings/users/change-password",
+            Some(&s),
+            form,
+            Some(&s.csrf),
+        )
+        .await;
+    let (_, _, page) = inst.get("/settings/users/change-password", Some(&s)).await;
+    assert!(
+        page.contains("published in example configurations"),
+        "refused"
+    );
+}

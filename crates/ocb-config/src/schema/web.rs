@@ -142,6 +142,7 @@ fn user(e: &Entry, key: &str, ctx: &mut Ctx) -> Option<ConfigUser> {
         email: email?.trim().to_string(),
         display_name: display_name?.trim().to_string(),
         password_hash: Secret::new(hash?),
+        password_hash_line: hash_line,
         role,
         recovery,
     })

@@ -118,7 +118,11 @@ fn example_config_loads_without_errors_or_warnings() {
     let c = loaded.config;
     assert_eq!(c.web.users.len(), 1);
     assert_eq!(c.web.users[0].username, "admin");
-    assert_eq!(c.web.users[0].password_hash.expose(), ADMIN123);
+    // Issue 16, item 1: no longer upstream's hash of the published "admin123".
+    assert_ne!(c.web.users[0].password_hash.expose(), ADMIN123);
+    assert!(crate::password_hash::is_bcrypt_hash(
+        c.web.users[0].password_hash.expose()
+    ));
     assert_eq!(c.web.users[0].role, crate::Role::Admin);
     assert_eq!(c.imports.known_sources.len(), 10);
     // Converter outputs (INTEGRATIONS.md §5 step 6) are detected by file name.

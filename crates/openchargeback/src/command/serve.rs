@@ -25,6 +25,7 @@ pub(crate) fn serve_config(
     let host = host.unwrap_or_else(|| config.web.host.clone());
     let port = port.unwrap_or(config.web.port);
     let state = ocb_web::prepare(config).map_err(|e| CliError::fail("config", e.to_string()))?;
+    warn_published_passwords(state.config.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,6 +45,31 @@ pub(crate) fn serve_config(
             .map_err(|e| CliError::fail("internal", e.to_string()))
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns about users whose hash is a published example password (issue 16, item 1), on a
+/// thread of its own: each check is a bcrypt verification, and start-up must stay fast.
+fn warn_published_passwords(config: ocb_config::Config) {
+    std::thread::spawn(move || {
+        for d in ocb_web::password::published_config_users(&config) {
+            eprintln!("{}", d.warning_line());
+        }
+        let opened = ocb_store::Store::open(
+            &config.database.path,
+            ocb_store::OpenMode::ReadOnly,
+            config.database.busy_timeout_ms,
+        );
+        match opened.and_then(|s| s.list_users()) {
+            Ok(users) => {
+                for w in ocb_web::password::published_database_users(&users) {
+                    eprintln!("{w}");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(event = "config.warning", error = %e, "could not check database users for published passwords")
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
