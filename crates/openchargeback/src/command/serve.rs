@@ -1,6 +1,7 @@
 //! `serve` (alias `web`): the web UI (SPEC §12). Startup checks, migration, config-user sync and
 //! recovery happen in `ocb_web::prepare`; this module only binds, prints the address and waits
-//! for Ctrl-C or SIGTERM, then lets in-flight requests finish.
+//! for Ctrl-C or SIGTERM, then lets in-flight requests finish within
+//! `web.shutdown_timeout_seconds` and exits.
 
 use crate::cli::ServeArgs;
 use crate::context::Ctx;
@@ -30,7 +31,7 @@ pub(crate) fn serve_config(
         .enable_all()
         .build()
         .map_err(|e| CliError::fail("internal", format!("starting the server runtime: {e}")))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
             .map_err(|e| CliError::fail("internal", format!("cannot listen on {host}:{port}: {e}")))?;
@@ -43,7 +44,12 @@ pub(crate) fn serve_config(
         ocb_web::serve(state, listener, shutdown_signal())
             .await
             .map_err(|e| CliError::fail("internal", e.to_string()))
-    })?;
+    });
+    // Dropping the runtime would wait for every blocking task, e.g. a statement run that takes
+    // minutes; the server already gave requests their time. Such a job is reported
+    // `interrupted` at the next start (SPEC §12.1).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
