@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::password;
 use crate::security::{self, ClientIp, CurrentUser, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
+use crate::throttle::Refusal;
 use crate::view::see_other;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, State};
@@ -201,19 +202,19 @@ pub async fn login(
                 .await
         }
     };
-    if let Some(minutes) = st.throttle.locked(&username, &ip) {
-        if let Err(e) = audit("auth.lockout", Some("locked")).await {
-            return e.into_response();
+    let attempt = match st.throttle.begin(&username, &ip) {
+        Ok(a) => a,
+        Err(refusal) => {
+            let reason = match refusal {
+                Refusal::Wait(_) => "throttled",
+                Refusal::Locked(_) => "locked",
+            };
+            if let Err(e) = audit("auth.lockout", Some(reason)).await {
+                return e.into_response();
+            }
+            return refused(&st, &token, refusal);
         }
-        let msg = format!("Too many failed attempts. Try again in {minutes} minutes.");
-        return login_page(
-            &st,
-            &token,
-            Some(&msg),
-            false,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
+    };
     let users: Vec<(String, String)> = st
         .config
         .web
@@ -262,7 +263,7 @@ pub async fn login(
     match outcome {
         Err(e) => e.into_response(),
         Ok(Outcome::Failed(reason)) => {
-            st.throttle.fail(&username, &ip);
+            st.throttle.fail(attempt);
             if let Err(e) = audit("auth.login_failed", Some(reason)).await {
                 return e.into_response();
             }
@@ -275,7 +276,7 @@ pub async fn login(
             )
         }
         Ok(Outcome::Ok { user_id, weak }) => {
-            st.throttle.succeed(&username);
+            st.throttle.succeed(attempt);
             start_session(
                 &st,
                 &headers,
@@ -287,6 +288,27 @@ pub async fn login(
             .await
         }
     }
+}
+
+/// The login page refusing an attempt (429), with `Retry-After`.
+fn refused(st: &AppState, token: &str, refusal: Refusal) -> Response {
+    let (msg, seconds) = match refusal {
+        Refusal::Wait(s) => (
+            format!("Too many failed attempts. Try again in {s} seconds."),
+            s,
+        ),
+        Refusal::Locked(m) => (
+            format!(
+                "Too many failed attempts. Try again in {m} minutes. The account's owner, signed \
+                 in elsewhere, or an administrator can lift this lockout."
+            ),
+            m * 60,
+        ),
+    };
+    let mut r = login_page(st, token, Some(&msg), false, StatusCode::TOO_MANY_REQUESTS);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    r
 }
 
 async fn start_session(
@@ -370,8 +392,10 @@ pub async fn change_password_form(
     Viewer(u): Viewer,
 ) -> Result<Response, AppError> {
     let rules = password::policy_summary(&st.config.web.password_requirements);
+    let locked = st.throttle.locked_addresses(&u.session.username);
     st.page(u, "change_password.html", "account", move |_, ctx| {
-        Ok(json!({"title": "Change password", "rules": rules, "managed": ctx.user.session.config_managed, "error": null}))
+        Ok(json!({"title": "Change password", "rules": rules, "managed": ctx.user.session.config_managed, "error": null,
+                  "locked_addresses": locked}))
     })
     .await
 }

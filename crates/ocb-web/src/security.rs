@@ -195,8 +195,18 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, Respons
     }
 }
 
-fn add_headers(resp: &mut Response, authenticated: bool) {
+/// HSTS for a server reached over HTTPS (`web.public_url`): one year; no `includeSubDomains`,
+/// since other services of the domain are not ours to decide about (issue 16, item 7).
+const HSTS: &str = "max-age=31536000";
+
+fn add_headers(resp: &mut Response, authenticated: bool, https: bool) {
     let h = resp.headers_mut();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert(
         "x-content-type-options",
@@ -212,13 +222,14 @@ fn add_headers(resp: &mut Response, authenticated: bool) {
 /// The session, CSRF and headers middleware.
 pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let https = st.config.web.is_https();
     let ip = client_ip(&st, &req);
     req.extensions_mut().insert(ClientIp(ip.clone()));
     // The JSON API authenticates by bearer token only (its own middleware) and ignores the
     // session cookie, so it needs no CSRF check: a browser cannot attach the token by itself.
     if path.starts_with("/static/") || path == "/health" || path.starts_with("/api/") {
         let mut resp = next.run(req).await;
-        add_headers(&mut resp, false);
+        add_headers(&mut resp, false, https);
         return resp;
     }
     let mut clear_cookie = false;
@@ -226,12 +237,16 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
     if let Some(id) = cookie_value(req.headers(), SESSION_COOKIE) {
         let hash = hash_id(&id);
         let lifetime = st.config.web.session_lifetime_hours;
+        let max_hours = st.config.web.session_max_hours;
         let looked_up = st
             .db(move |s| {
                 let found = s.load_session(&hash)?;
                 if let Ok(u) = &found {
+                    if s.end_session_past_max(u, max_hours)? {
+                        return Ok(Err(ocb_store::SessionLookup::Expired));
+                    }
                     // Sliding expiry is best effort: a busy database must not fail the page.
-                    if let Err(e) = s.touch_session(u, lifetime) {
+                    if let Err(e) = s.touch_session(u, lifetime, max_hours) {
                         tracing::debug!(event = "db.busy", error = %e, "session expiry not extended");
                     }
                 }
@@ -256,7 +271,7 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
             req = match check_csrf(req, &u.session.csrf_token).await {
                 Ok(r) => r,
                 Err(mut refused) => {
-                    add_headers(&mut refused, true);
+                    add_headers(&mut refused, true, https);
                     return refused;
                 }
             };
@@ -267,7 +282,7 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
         req.extensions_mut().insert(u);
     }
     let mut resp = next.run(req).await;
-    add_headers(&mut resp, authenticated);
+    add_headers(&mut resp, authenticated, https);
     // A handler that set a new session (login with a stale cookie) wins: clearing after it
     // would make the browser drop the new session too (issue 16, item 3).
     if clear_cookie && !sets_cookie(resp.headers(), SESSION_COOKIE) {

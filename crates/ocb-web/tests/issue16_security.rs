@@ -262,3 +262,139 @@ async fn published_passwords_are_warned_at_login_and_refused_for_new_passwords()
         "refused"
     );
 }
+
+fn retry_after(h: &HeaderMap) -> Option<&str> {
+    h.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok())
+}
+
+/// Two failures from `ip` (waiting out the one-second delay in between): the pair is locked.
+async fn lock_out(inst: &Instance, user: &str, ip: &str) {
+    let (st, _, _) = login(inst, user, "wrong", None, Some(ip)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, h, body) = login(inst, user, "wrong", None, Some(ip)).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "too soon: {body}");
+    assert_eq!(retry_after(&h), Some("1"));
+    assert!(body.contains("Try again in 1 seconds."), "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, _, _) = login(inst, user, "wrong", None, Some(ip)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 16, item 7: failures lock a (username, address) pair after growing delays, not the
+/// username everywhere; the owner, signed in elsewhere, or an admin lifts the lockout.
+#[tokio::test]
+async fn failed_logins_lock_one_address_and_the_owner_or_an_admin_lifts_it() {
+    let inst = Instance::with_config("  login_max_attempts: 2\n  trust_proxy_headers: true\n");
+    let amy = inst.add_user("amy", "viewer", "Right-pass-1");
+    lock_out(&inst, "amy", "6.6.6.6").await;
+    let (st, _, body) = login(&inst, "amy", "Right-pass-1", None, Some("6.6.6.6")).await;
+    assert_eq!(
+        st,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked, even with the right password"
+    );
+    assert!(body.contains("Try again in 15 minutes."), "{body}");
+    // The attacker's address is locked, the owner's is not.
+    let (st, h, _) = login(&inst, "amy", "Right-pass-1", None, Some("10.0.0.5")).await;
+    assert_eq!(
+        st,
+        StatusCode::SEE_OTHER,
+        "the owner still gets in from elsewhere"
+    );
+    let own = common::Session {
+        cookie: new_session(&h).expect("session"),
+        csrf: String::new(),
+    };
+    let (_, _, page) = inst
+        .get("/settings/users/change-password", Some(&own))
+        .await;
+    assert!(
+        page.contains("locked out from 1 address(es)"),
+        "the owner sees it"
+    );
+    let s = inst.session(amy);
+    let (st, h, _) = inst
+        .post("/account/unlock", Some(&s), "", Some(&s.csrf))
+        .await;
+    assert_eq!(
+        (st, location(&h)),
+        (StatusCode::SEE_OTHER, "/settings/users/change-password")
+    );
+    let (st, _, _) = login(&inst, "amy", "Right-pass-1", None, Some("6.6.6.6")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "lifted by the owner");
+
+    // An admin lifts another user's lockout; other users cannot.
+    let bob = inst.add_user("bob", "viewer", "Bob-pass-12");
+    lock_out(&inst, "bob", "7.7.7.7").await;
+    let path = format!("/settings/users/{bob}/unlock");
+    let (st, _, _) = inst.post(&path, Some(&s), "", Some(&s.csrf)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "amy is no admin");
+    let admin = inst.session(inst.add_user("ada", "admin", "Admin-pass-1"));
+    let (_, _, page) = inst
+        .get(&format!("/settings/users/{bob}"), Some(&admin))
+        .await;
+    assert!(
+        page.contains("Lift login lockout (1 address(es))"),
+        "the admin sees it"
+    );
+    let (st, _, _) = inst.post(&path, Some(&admin), "", Some(&admin.csrf)).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, _) = login(&inst, "bob", "Bob-pass-12", None, Some("7.7.7.7")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "lifted by the admin");
+    let lifted: i64 = rusqlite::Connection::open(&inst.state.config.database.path)
+        .expect("db")
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE event = 'auth.lockout_lifted'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(lifted, 2);
+}
+
+/// Issue 16, item 7: a session ends `web.session_max_hours` after login however active.
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime() {
+    let inst = Instance::with_config("  session_max_hours: 12\n");
+    let s = inst.session(inst.add_user("amy", "viewer", "Right-pass-1"));
+    let (st, _, _) = inst.get("/", Some(&s)).await;
+    assert_eq!(st, StatusCode::OK);
+    let login_time = (chrono::Utc::now() - chrono::Duration::hours(12))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    rusqlite::Connection::open(&inst.state.config.database.path)
+        .expect("db")
+        .execute("UPDATE sessions SET created_at = ?1", [&login_time])
+        .expect("age the session");
+    let (st, h, _) = inst.get("/", Some(&s)).await;
+    assert_eq!(
+        (st, location(&h)),
+        (StatusCode::SEE_OTHER, "/login"),
+        "ended"
+    );
+    assert!(session_cookies(&h).iter().any(|c| c.contains("Max-Age=0")));
+}
+
+/// Issue 16, item 7: HSTS on every response when `web.public_url` is https, and only then.
+#[tokio::test]
+async fn hsts_is_sent_when_the_public_url_is_https() {
+    let https = Instance::with_config("  public_url: https://billing.example.edu\n");
+    let s = https.session(https.add_user("amy", "viewer", "Right-pass-1"));
+    for (path, sess) in [
+        ("/login", None),
+        ("/health", None),
+        ("/", Some(&s)),
+        ("/nope", Some(&s)),
+    ] {
+        let (_, h, _) = https.get(path, sess).await;
+        assert_eq!(
+            h.get(header::STRICT_TRANSPORT_SECURITY)
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    let http = Instance::with_config("  public_url: http://billing.example.edu\n");
+    let (_, h, _) = http.get("/login", None).await;
+    assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_none());
+}
