@@ -107,7 +107,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let limits = server::Limits::of(&state.config.web.timeouts);
+    let limits = server::Limits::of(&state.config.web);
     server::run(listener, router(state), limits, shutdown).await?;
     Ok(())
 }

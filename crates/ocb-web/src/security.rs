@@ -199,7 +199,9 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, Respons
 /// since other services of the domain are not ours to decide about (issue 16, item 7).
 const HSTS: &str = "max-age=31536000";
 
-fn add_headers(resp: &mut Response, authenticated: bool, https: bool) {
+/// The headers of SPEC §12.9 (and HSTS over HTTPS); also used by the server loop for the
+/// answers it makes itself.
+pub(crate) fn add_headers(resp: &mut Response, authenticated: bool, https: bool) {
     let h = resp.headers_mut();
     if https {
         h.insert(

@@ -44,13 +44,17 @@ pub struct Limits {
     pub idle: Duration,
     /// How long in-flight requests may run after the shutdown signal.
     pub shutdown: Duration,
+    /// Served over HTTPS (`web.public_url`): the server's own answers carry HSTS too.
+    pub https: bool,
 }
 
 impl Limits {
     /// The limits configured under `web.`.
-    pub fn of(t: &ocb_config::WebTimeouts) -> Self {
+    pub fn of(web: &ocb_config::WebConfig) -> Self {
+        let t = &web.timeouts;
         let secs = |s: u32| Duration::from_secs(u64::from(s));
         Self {
+            https: web.is_https(),
             header_read: secs(t.header_read_seconds),
             request: secs(t.request_seconds),
             idle: secs(t.idle_seconds),
@@ -67,7 +71,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let app = app.layer(axum::middleware::from_fn(move |req, next| {
-        request_timeout(limits.request, req, next)
+        request_timeout(limits, req, next)
     }));
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -166,8 +170,10 @@ async fn connection(
 }
 
 /// The request limit: a handler that has not answered in time is dropped and the client told.
-async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
+/// It wraps the whole router, so that reading a form body for the CSRF check is limited too.
+async fn request_timeout(limits: Limits, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let limit = limits.request;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
@@ -176,7 +182,10 @@ async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response 
                 "This request took longer than {} seconds (web.request_timeout_seconds) and was stopped.",
                 limit.as_secs()
             );
-            crate::error::AppError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+            let mut r = crate::error::AppError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                .into_response();
+            crate::security::add_headers(&mut r, false, limits.https);
+            r
         }
     }
 }
