@@ -181,6 +181,11 @@ pub struct WebConfig {
     pub secret_key_line: Option<usize>,
     /// Idle session lifetime.
     pub session_lifetime_hours: u32,
+    /// Absolute session lifetime: a session ends this long after login, however active
+    /// (`web.session_max_hours`, issue 16, item 7).
+    pub session_max_hours: u32,
+    /// The address users reach the server at (`web.public_url`); `https://` turns on HSTS.
+    pub public_url: String,
     /// Bootstrap/recovery users, in file order.
     pub users: Vec<ConfigUser>,
     /// Password policy.
@@ -193,6 +198,44 @@ pub struct WebConfig {
     pub login_lockout_minutes: u32,
     /// Trust `X-Forwarded-For`/`X-Forwarded-Proto`.
     pub trust_proxy_headers: bool,
+    /// Connection timeouts and the shutdown bound (issue 16, item 2).
+    pub timeouts: WebTimeouts,
+}
+
+impl WebConfig {
+    /// True when the server is reached over HTTPS (`web.public_url`): responses then carry
+    /// `Strict-Transport-Security`.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
+}
+
+/// `web.*_timeout_seconds` (issue 16, item 2): how long the server waits for a client, and for
+/// its own requests at shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebTimeouts {
+    /// `web.header_read_timeout_seconds`: time to receive a request's headers.
+    pub header_read_seconds: u32,
+    /// `web.request_timeout_seconds`: time from the headers to the response's headers.
+    pub request_seconds: u32,
+    /// `web.idle_timeout_seconds`: a connection with no request in progress and no bytes
+    /// moving is closed after this long.
+    pub idle_seconds: u32,
+    /// `web.shutdown_timeout_seconds`: after SIGTERM/Ctrl-C, in-flight requests get this long.
+    pub shutdown_seconds: u32,
+}
+
+impl Default for WebTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read_seconds: 10,
+            request_seconds: 600,
+            idle_seconds: 60,
+            shutdown_seconds: 30,
+        }
+    }
 }
 
 /// `web.users.<username>`.
@@ -206,6 +249,8 @@ pub struct ConfigUser {
     pub display_name: String,
     /// bcrypt hash (format checked).
     pub password_hash: Secret,
+    /// Line of `password_hash` in the file, for diagnostics.
+    pub password_hash_line: Option<usize>,
     /// Role.
     pub role: Role,
     /// Always authenticate against this hash.

@@ -106,6 +106,8 @@ impl Config {
                 "enabled": w.enabled, "host": w.host, "port": w.port,
                 "secret_key": w.secret_key.redacted(),
                 "session_lifetime_hours": w.session_lifetime_hours,
+                "session_max_hours": w.session_max_hours,
+                "public_url": w.public_url,
                 "users": users,
                 "password_requirements": {
                     "min_length": pr.min_length,
@@ -118,6 +120,10 @@ impl Config {
                 "login_max_attempts": w.login_max_attempts,
                 "login_lockout_minutes": w.login_lockout_minutes,
                 "trust_proxy_headers": w.trust_proxy_headers,
+                "header_read_timeout_seconds": w.timeouts.header_read_seconds,
+                "request_timeout_seconds": w.timeouts.request_seconds,
+                "idle_timeout_seconds": w.timeouts.idle_seconds,
+                "shutdown_timeout_seconds": w.timeouts.shutdown_seconds,
             },
             "review": {
                 "flag_patterns": self.review.flag_patterns,

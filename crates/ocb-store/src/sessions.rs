@@ -30,6 +30,8 @@ pub struct SessionUser {
     pub selected_period: Option<String>,
     /// Last activity.
     pub last_seen_at: String,
+    /// Login time (the absolute lifetime counts from here).
+    pub created_at: String,
     /// Pending flash messages exist.
     pub has_flash: bool,
 }
@@ -117,7 +119,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT s.user_id, u.username, u.display_name, u.role, u.config_managed, s.csrf_token, s.selected_period,
-                        s.last_seen_at, s.flash <> '[]', s.expires_at, u.disabled
+                        s.last_seen_at, s.flash <> '[]', s.expires_at, u.disabled, s.created_at
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
             )?
             .query_row([id_hash], |r| {
@@ -133,6 +135,7 @@ impl Store {
                         selected_period: r.get(6)?,
                         last_seen_at: r.get(7)?,
                         has_flash: r.get(8)?,
+                        created_at: r.get(11)?,
                     },
                     r.get::<_, String>(9)?,
                     r.get::<_, bool>(10)?,
@@ -154,19 +157,46 @@ impl Store {
         Ok(Ok(session))
     }
 
-    /// Slides the idle expiry (at most once a minute per session, to keep writes rare).
-    pub fn touch_session(&self, s: &SessionUser, lifetime_hours: u32) -> Result<()> {
+    /// Slides the idle expiry (at most once a minute per session, to keep writes rare), never
+    /// past `max_hours` after login.
+    pub fn touch_session(
+        &self,
+        s: &SessionUser,
+        lifetime_hours: u32,
+        max_hours: u32,
+    ) -> Result<()> {
         let stale =
             parse_time(&s.last_seen_at).is_none_or(|t| (self.clock)() - t > Duration::seconds(60));
         if stale {
+            let idle = (self.clock)() + Duration::hours(i64::from(lifetime_hours));
+            let expiry = match Self::session_end(s, max_hours) {
+                Some(end) if end < idle => end,
+                _ => idle,
+            };
             self.conn
                 .prepare_cached(
                     "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE id_hash = ?1",
                 )?
-                .execute(params![s.id_hash, self.now(), self.expiry(lifetime_hours)])
+                .execute(params![s.id_hash, self.now(), crate::stamp(expiry)])
                 .map_err(map_busy)?;
         }
         Ok(())
+    }
+
+    /// The absolute end of a session: `max_hours` after login (issue 16, item 7).
+    fn session_end(s: &SessionUser, max_hours: u32) -> Option<DateTime<Utc>> {
+        parse_time(&s.created_at).map(|t| t + Duration::hours(i64::from(max_hours)))
+    }
+
+    /// Deletes the session when it began `max_hours` ago or more, however active it was
+    /// (`web.session_max_hours`); true when it was ended now. A login time that cannot be read
+    /// ends the session too: it cannot be shown to be young enough.
+    pub fn end_session_past_max(&self, s: &SessionUser, max_hours: u32) -> Result<bool> {
+        let past = Self::session_end(s, max_hours).is_none_or(|end| end <= (self.clock)());
+        if past {
+            self.delete_session(&s.id_hash)?;
+        }
+        Ok(past)
     }
 
     /// Deletes one session (logout).
@@ -369,6 +399,48 @@ mod tests {
             s.load_session("h1").expect("load").expect_err("expired"),
             SessionLookup::Expired
         );
+        assert_eq!(s.session_count(id).expect("count"), 0);
+    }
+
+    /// Issue 16, item 7: an active session ends `max_hours` after login.
+    #[test]
+    fn sessions_end_at_their_absolute_lifetime_however_active() {
+        let (mut s, id) = with_user();
+        s.set_clock(|| "2025-02-01T08:00:00Z".parse().expect("login"));
+        s.create_session(id, "h1", "csrf", 8, None).expect("create");
+        // Active in the afternoon: the idle expiry slides, but never past 12 hours after login.
+        s.set_clock(|| "2025-02-01T15:00:00Z".parse().expect("afternoon"));
+        let live = s.load_session("h1").expect("load").expect("live at 7 h");
+        assert!(!s.end_session_past_max(&live, 12).expect("check"));
+        s.touch_session(&live, 8, 12).expect("touch");
+        let expires: String = s
+            .conn
+            .query_row("SELECT expires_at FROM sessions", [], |r| r.get(0))
+            .expect("expiry");
+        assert_eq!(
+            expires, "2025-02-01T20:00:00Z",
+            "capped at login + 12 h, not 23:00"
+        );
+        s.set_clock(|| "2025-02-01T19:59:00Z".parse().expect("evening"));
+        let live = s
+            .load_session("h1")
+            .expect("load")
+            .expect("live at 11 h 59");
+        assert!(!s.end_session_past_max(&live, 12).expect("check"));
+        s.set_clock(|| "2025-02-01T20:00:00Z".parse().expect("12 h"));
+        let live = s.load_session("h1").expect("load");
+        // The capped expiry already ends it; a session touched before the cap existed ends by
+        // its age.
+        assert_eq!(live.expect_err("ended"), SessionLookup::Expired);
+        s.set_clock(|| "2025-02-01T08:00:00Z".parse().expect("login"));
+        s.create_session(id, "h2", "csrf", 100, None)
+            .expect("create");
+        s.set_clock(|| "2025-02-01T20:00:01Z".parse().expect("12 h"));
+        let old = s
+            .load_session("h2")
+            .expect("load")
+            .expect("idle limit not reached");
+        assert!(s.end_session_past_max(&old, 12).expect("check"));
         assert_eq!(s.session_count(id).expect("count"), 0);
     }
 

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::password;
 use crate::security::{self, ClientIp, CurrentUser, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
+use crate::throttle::Refusal;
 use crate::view::see_other;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, State};
@@ -114,8 +115,50 @@ pub async fn login_form(
 }
 
 enum Outcome {
-    Ok { user_id: i64, weak: bool },
+    Ok { user_id: i64, weak: Weak },
     Failed(&'static str),
+}
+
+/// Whether the password just used falls short of the policy (or is a published example
+/// password), and where the user can change it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Weak {
+    No,
+    /// A database user: sent to the change-password page.
+    Database,
+    /// A config user (issue 16, item 1: no longer exempt): warned, since only `config.yaml`
+    /// can change the password.
+    Config,
+}
+
+impl Weak {
+    fn of(weak: bool, config_managed: bool) -> Self {
+        match (weak, config_managed) {
+            (false, _) => Weak::No,
+            (true, false) => Weak::Database,
+            (true, true) => Weak::Config,
+        }
+    }
+
+    fn flash(self) -> Option<&'static str> {
+        match self {
+            Weak::No => None,
+            Weak::Database => {
+                Some("Your password no longer meets the password policy; please change it.")
+            }
+            Weak::Config => Some(
+                "Your password does not meet the password policy or is a published example \
+                 password. This account is managed in config.yaml: replace its password_hash there.",
+            ),
+        }
+    }
+
+    fn landing(self) -> &'static str {
+        match self {
+            Weak::Database => "/settings/users/change-password",
+            Weak::No | Weak::Config => "/",
+        }
+    }
 }
 
 /// `POST /login`.
@@ -159,19 +202,19 @@ pub async fn login(
                 .await
         }
     };
-    if let Some(minutes) = st.throttle.locked(&username, &ip) {
-        if let Err(e) = audit("auth.lockout", Some("locked")).await {
-            return e.into_response();
+    let attempt = match st.throttle.begin(&username, &ip) {
+        Ok(a) => a,
+        Err(refusal) => {
+            let reason = match refusal {
+                Refusal::Wait(_) => "throttled",
+                Refusal::Locked(_) => "locked",
+            };
+            if let Err(e) = audit("auth.lockout", Some(reason)).await {
+                return e.into_response();
+            }
+            return refused(&st, &token, refusal);
         }
-        let msg = format!("Too many failed attempts. Try again in {minutes} minutes.");
-        return login_page(
-            &st,
-            &token,
-            Some(&msg),
-            false,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
+    };
     let users: Vec<(String, String)> = st
         .config
         .web
@@ -207,7 +250,10 @@ pub async fn login(
             if user.disabled {
                 return Ok(Outcome::Failed("disabled"));
             }
-            let weak = !user.config_managed && password::check_policy(&p2, &policy).is_err();
+            let weak = Weak::of(
+                password::check_policy(&p2, &policy).is_err(),
+                user.config_managed,
+            );
             Ok(Outcome::Ok {
                 user_id: user.id,
                 weak,
@@ -217,7 +263,7 @@ pub async fn login(
     match outcome {
         Err(e) => e.into_response(),
         Ok(Outcome::Failed(reason)) => {
-            st.throttle.fail(&username, &ip);
+            st.throttle.fail(attempt);
             if let Err(e) = audit("auth.login_failed", Some(reason)).await {
                 return e.into_response();
             }
@@ -230,7 +276,7 @@ pub async fn login(
             )
         }
         Ok(Outcome::Ok { user_id, weak }) => {
-            st.throttle.succeed(&username);
+            st.throttle.succeed(attempt);
             start_session(
                 &st,
                 &headers,
@@ -244,11 +290,32 @@ pub async fn login(
     }
 }
 
+/// The login page refusing an attempt (429), with `Retry-After`.
+fn refused(st: &AppState, token: &str, refusal: Refusal) -> Response {
+    let (msg, seconds) = match refusal {
+        Refusal::Wait(s) => (
+            format!("Too many failed attempts. Try again in {s} seconds."),
+            s,
+        ),
+        Refusal::Locked(m) => (
+            format!(
+                "Too many failed attempts. Try again in {m} minutes. The account's owner, signed \
+                 in elsewhere, or an administrator can lift this lockout."
+            ),
+            m * 60,
+        ),
+    };
+    let mut r = login_page(st, token, Some(&msg), false, StatusCode::TOO_MANY_REQUESTS);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    r
+}
+
 async fn start_session(
     st: &AppState,
     headers: &HeaderMap,
     user_id: i64,
-    weak: bool,
+    weak: Weak,
     ip: &str,
     audit: impl std::future::Future<Output = Result<(), AppError>>,
 ) -> Response {
@@ -267,12 +334,8 @@ async fn start_session(
                 s.delete_session(&old)?;
             }
             s.create_session(user_id, &hash, &csrf, lifetime, Some(&ip))?;
-            if weak {
-                s.push_flash(
-                    &hash,
-                    "warning",
-                    "Your password no longer meets the password policy; please change it.",
-                )?;
+            if let Some(text) = weak.flash() {
+                s.push_flash(&hash, "warning", text)?;
             }
             Ok(())
         })
@@ -283,11 +346,7 @@ async fn start_session(
     if let Err(e) = audit.await {
         return e.into_response();
     }
-    let mut r = see_other(if weak {
-        "/settings/users/change-password"
-    } else {
-        "/"
-    });
+    let mut r = see_other(weak.landing());
     r.headers_mut().append(
         header::SET_COOKIE,
         security::set_cookie(SESSION_COOKIE, &id, st.config.dev_mode, false),
@@ -333,8 +392,10 @@ pub async fn change_password_form(
     Viewer(u): Viewer,
 ) -> Result<Response, AppError> {
     let rules = password::policy_summary(&st.config.web.password_requirements);
+    let locked = st.throttle.locked_addresses(&u.session.username);
     st.page(u, "change_password.html", "account", move |_, ctx| {
-        Ok(json!({"title": "Change password", "rules": rules, "managed": ctx.user.session.config_managed, "error": null}))
+        Ok(json!({"title": "Change password", "rules": rules, "managed": ctx.user.session.config_managed, "error": null,
+                  "locked_addresses": locked}))
     })
     .await
 }

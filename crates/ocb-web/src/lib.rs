@@ -30,6 +30,7 @@ mod jobs;
 mod pages;
 pub mod password;
 pub mod security;
+mod server;
 mod state;
 mod templates;
 mod throttle;
@@ -43,7 +44,6 @@ pub use templates::EMBEDDED as EMBEDDED_TEMPLATES;
 
 use ocb_store::{OpenMode, Store};
 use std::future::Future;
-use std::net::SocketAddr;
 
 /// Startup and serving failures.
 #[derive(Debug, thiserror::Error)]
@@ -100,15 +100,14 @@ pub fn prepare(config: ocb_config::Config) -> Result<AppState, ServeError> {
     AppState::new(config).map_err(|e| ServeError::Setup(e.message))
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Serves until `shutdown` completes, then gives in-flight requests `web.shutdown_timeout_seconds`
+/// to finish; every connection has the limits of `web.*_timeout_seconds` (see `server`).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let limits = server::Limits::of(&state.config.web);
+    server::run(listener, router(state), limits, shutdown).await?;
     Ok(())
 }

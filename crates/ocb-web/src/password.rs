@@ -35,6 +35,75 @@ pub fn hash(password: &str) -> Result<String, String> {
 
 const SPECIALS: &str = "!@#$%^&*()_+-=[]{}|;:,.<>?";
 
+/// Passwords published in example configurations (issue 16, item 1): `admin123` is the recovery
+/// admin's password in the Python project's `config.example.yaml` (and was in ours); `admin`,
+/// `password` and `changeme` are what such examples use elsewhere. Kept short on purpose: each
+/// entry costs one bcrypt check per user when `serve` and `config check` look for them.
+pub const PUBLISHED_PASSWORDS: &[&str] = &["admin123", "admin", "password", "changeme"];
+
+/// The upstream example hash of `admin123`, recognised without bcrypt (any `$2?$` prefix).
+const PUBLISHED_HASH: &str = "$2b$12$Fxu99zxFh4plt3a2FDyEnuFyg2Co/osXmQGGYw.HFl0/Id6V.Uvey";
+
+/// True when `password` is one of [`PUBLISHED_PASSWORDS`].
+pub fn is_published(password: &str) -> bool {
+    PUBLISHED_PASSWORDS.contains(&password)
+}
+
+/// The published password that `hash` verifies, if any.
+pub fn published_password(hash: &str) -> Option<&'static str> {
+    if hash.get(3..) == PUBLISHED_HASH.get(3..) {
+        return Some("admin123");
+    }
+    PUBLISHED_PASSWORDS
+        .iter()
+        .copied()
+        .find(|p| verify(p, hash))
+}
+
+/// The warning for a user whose hash verifies a published password.
+pub fn published_warning(username: &str, password: &str) -> String {
+    format!(
+        "published example password (\"{password}\"): anyone who read the example can log in as \
+         {username}; make a new hash with `openchargeback users hash-password` and put it here"
+    )
+}
+
+/// `config check` and `serve`: one warning per config user whose hash verifies a published
+/// password. Users switching from the Python project keep a working login (SPEC §1.3): this
+/// warns, it does not refuse.
+pub fn published_config_users(c: &ocb_config::Config) -> Vec<ocb_config::Diagnostic> {
+    c.web
+        .users
+        .iter()
+        .filter_map(|u| {
+            let password = published_password(u.password_hash.expose())?;
+            Some(ocb_config::Diagnostic {
+                file: c.config_path.clone(),
+                line: u.password_hash_line,
+                key: format!("web.users.{}.password_hash", u.username),
+                message: published_warning(&u.username, password),
+            })
+        })
+        .collect()
+}
+
+/// The same for database users (config users are checked in the config instead), as
+/// `warning: ...` lines.
+pub fn published_database_users(users: &[ocb_store::UserRecord]) -> Vec<String> {
+    users
+        .iter()
+        .filter(|u| !u.config_managed && !u.disabled)
+        .filter_map(|u| {
+            let password = published_password(&u.password_hash)?;
+            Some(format!(
+                "warning: database user {}: published example password (\"{password}\"): anyone who \
+                 read the example can log in; an admin should reset it on the users page",
+                u.username
+            ))
+        })
+        .collect()
+}
+
 /// The first policy rule the password breaks, as the message shown on forms.
 pub fn check_policy(p: &str, r: &PasswordRequirements) -> Result<(), String> {
     if p.chars().count() < r.min_length as usize {
@@ -57,6 +126,10 @@ pub fn check_policy(p: &str, r: &PasswordRequirements) -> Result<(), String> {
     }
     if r.require_special_chars && !p.chars().any(|c| SPECIALS.contains(c)) {
         return Err("Password must contain at least one special character.".into());
+    }
+    // Not in SPEC §14.3: a password printed in example configurations is no secret (issue 16).
+    if is_published(p) {
+        return Err("This password is published in example configurations; choose another.".into());
     }
     Ok(())
 }

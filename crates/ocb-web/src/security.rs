@@ -88,6 +88,21 @@ pub fn set_cookie(name: &str, value: &str, dev_mode: bool, clear: bool) -> Heade
     HeaderValue::from_str(&c).expect("cookie values are hex")
 }
 
+/// `next` when it names a page of this site, else `None` (issue 16, item 5). Only a path that
+/// starts with exactly one `/` is accepted, made of visible ASCII without `\`: browsers read
+/// `//host`, `/\host` and `/\t/host` (tabs and newlines are stripped) as another site, and a
+/// scheme (`javascript:`, `https:`) never starts with `/`. Percent-escapes stay escapes in the
+/// `Location` header, so `/%2F%2Fhost` is a path here, as the browser reads it.
+pub fn local_redirect(next: &str) -> Option<&str> {
+    let mut chars = next.chars();
+    let first_ok = chars.next() == Some('/');
+    let second_ok = !matches!(chars.next(), Some('/' | '\\'));
+    let visible = next
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'\\');
+    (first_ok && second_ok && visible).then_some(next)
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -180,8 +195,20 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, Respons
     }
 }
 
-fn add_headers(resp: &mut Response, authenticated: bool) {
+/// HSTS for a server reached over HTTPS (`web.public_url`): one year; no `includeSubDomains`,
+/// since other services of the domain are not ours to decide about (issue 16, item 7).
+const HSTS: &str = "max-age=31536000";
+
+/// The headers of SPEC §12.9 (and HSTS over HTTPS); also used by the server loop for the
+/// answers it makes itself.
+pub(crate) fn add_headers(resp: &mut Response, authenticated: bool, https: bool) {
     let h = resp.headers_mut();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert(
         "x-content-type-options",
@@ -197,13 +224,14 @@ fn add_headers(resp: &mut Response, authenticated: bool) {
 /// The session, CSRF and headers middleware.
 pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let https = st.config.web.is_https();
     let ip = client_ip(&st, &req);
     req.extensions_mut().insert(ClientIp(ip.clone()));
     // The JSON API authenticates by bearer token only (its own middleware) and ignores the
     // session cookie, so it needs no CSRF check: a browser cannot attach the token by itself.
     if path.starts_with("/static/") || path == "/health" || path.starts_with("/api/") {
         let mut resp = next.run(req).await;
-        add_headers(&mut resp, false);
+        add_headers(&mut resp, false, https);
         return resp;
     }
     let mut clear_cookie = false;
@@ -211,12 +239,16 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
     if let Some(id) = cookie_value(req.headers(), SESSION_COOKIE) {
         let hash = hash_id(&id);
         let lifetime = st.config.web.session_lifetime_hours;
+        let max_hours = st.config.web.session_max_hours;
         let looked_up = st
             .db(move |s| {
                 let found = s.load_session(&hash)?;
                 if let Ok(u) = &found {
+                    if s.end_session_past_max(u, max_hours)? {
+                        return Ok(Err(ocb_store::SessionLookup::Expired));
+                    }
                     // Sliding expiry is best effort: a busy database must not fail the page.
-                    if let Err(e) = s.touch_session(u, lifetime) {
+                    if let Err(e) = s.touch_session(u, lifetime, max_hours) {
                         tracing::debug!(event = "db.busy", error = %e, "session expiry not extended");
                     }
                 }
@@ -241,7 +273,7 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
             req = match check_csrf(req, &u.session.csrf_token).await {
                 Ok(r) => r,
                 Err(mut refused) => {
-                    add_headers(&mut refused, true);
+                    add_headers(&mut refused, true, https);
                     return refused;
                 }
             };
@@ -252,8 +284,10 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
         req.extensions_mut().insert(u);
     }
     let mut resp = next.run(req).await;
-    add_headers(&mut resp, authenticated);
-    if clear_cookie {
+    add_headers(&mut resp, authenticated, https);
+    // A handler that set a new session (login with a stale cookie) wins: clearing after it
+    // would make the browser drop the new session too (issue 16, item 3).
+    if clear_cookie && !sets_cookie(resp.headers(), SESSION_COOKIE) {
         resp.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(SESSION_COOKIE, "", st.config.dev_mode, true),
@@ -262,9 +296,51 @@ pub async fn layer(State(st): State<AppState>, mut req: Request, next: Next) -> 
     resp
 }
 
+/// True when the response already sets (or clears) the cookie `name`.
+fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split_once('=').is_some_and(|(k, _)| k.trim() == name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("/")]
+    #[case("/review?status=pending&q=a%20b")]
+    #[case("/charges/12")]
+    #[case("/%2F%2Fevil.example")]
+    #[case("/a//b")]
+    fn local_paths_are_accepted(#[case] next: &str) {
+        assert_eq!(local_redirect(next), Some(next));
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("//evil.example")]
+    #[case("/\\evil.example")]
+    #[case("\\\\evil.example")]
+    #[case("/\t/evil.example")]
+    #[case("/\n/evil.example")]
+    #[case("/\r/evil.example")]
+    #[case("/ /evil.example")]
+    #[case("/x\\@evil.example")]
+    #[case("https://evil.example")]
+    #[case("javascript:alert(1)")]
+    #[case("evil.example")]
+    #[case(" /ok")]
+    #[case("/\u{3000}/evil.example")]
+    #[case("/\u{2215}\u{2215}evil.example")]
+    #[case("/\x00/evil.example")]
+    #[case("/\x7f")]
+    fn other_sites_and_odd_characters_are_refused(#[case] next: &str) {
+        assert_eq!(local_redirect(next), None, "{next:?}");
+    }
 
     #[test]
     fn cookies_are_found_among_others() {

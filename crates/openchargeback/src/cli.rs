@@ -470,6 +470,9 @@ pub enum UsersCommand {
     /// API tokens (SPEC §14.5): create (printed once), list, revoke
     #[command(subcommand, arg_required_else_help = true)]
     Token(TokenCommand),
+    /// Print a bcrypt hash for `web.users.<name>.password_hash`; reads the password from the
+    /// first line of standard input. Needs no configuration
+    HashPassword,
 }
 
 #[derive(Subcommand, Debug)]

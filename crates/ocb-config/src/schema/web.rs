@@ -2,7 +2,7 @@
 
 use super::sub;
 use crate::choices::Role;
-use crate::model::{ConfigUser, PasswordRequirements, SecretKeyOrigin, WebConfig};
+use crate::model::{ConfigUser, PasswordRequirements, SecretKeyOrigin, WebConfig, WebTimeouts};
 use crate::password_hash::is_bcrypt_hash;
 use crate::reader::{describe, Ctx, Section};
 use crate::secret::Secret;
@@ -42,15 +42,48 @@ pub(super) fn web(
         secret_key_origin: origin,
         secret_key_line,
         session_lifetime_hours: s.int_in(ctx, "session_lifetime_hours", 8, 1, 8760) as u32,
+        session_max_hours: s.int_in(ctx, "session_max_hours", 12, 1, 8760) as u32,
+        public_url: public_url(&mut s, ctx),
         users: users(&mut s, ctx),
         password_requirements: password_requirements(&mut s, ctx),
         max_upload_mb: s.int_in(ctx, "max_upload_mb", 512, 1, 1_048_576) as u64,
         login_max_attempts: s.int_in(ctx, "login_max_attempts", 5, 1, 1000) as u32,
         login_lockout_minutes: s.int_in(ctx, "login_lockout_minutes", 15, 1, 525_600) as u32,
         trust_proxy_headers: s.bool_or(ctx, "trust_proxy_headers", false),
+        timeouts: timeouts(&mut s, ctx),
     };
     s.finish(ctx);
     config
+}
+
+/// `web.public_url`: empty, or an `http://` or `https://` address with a host.
+fn public_url(s: &mut Section<'_>, ctx: &mut Ctx) -> String {
+    let line = s.line_of("public_url");
+    let url = s.str_or(ctx, "public_url", "").trim().to_string();
+    let lower = url.to_ascii_lowercase();
+    let host = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let ok = url.is_empty() || host.is_some_and(|h| !h.is_empty() && !h.starts_with('/'));
+    if !ok {
+        let msg = format!(
+            "'{url}' is not an http:// or https:// address; use e.g. https://billing.example.edu"
+        );
+        ctx.error(line, "web.public_url", msg);
+    }
+    url
+}
+
+fn timeouts(s: &mut Section<'_>, ctx: &mut Ctx) -> WebTimeouts {
+    let d = WebTimeouts::default();
+    let mut secs =
+        |key: &str, default: u32, max: i64| s.int_in(ctx, key, default.into(), 1, max) as u32;
+    WebTimeouts {
+        header_read_seconds: secs("header_read_timeout_seconds", d.header_read_seconds, 3600),
+        request_seconds: secs("request_timeout_seconds", d.request_seconds, 86_400),
+        idle_seconds: secs("idle_timeout_seconds", d.idle_seconds, 86_400),
+        shutdown_seconds: secs("shutdown_timeout_seconds", d.shutdown_seconds, 3600),
+    }
 }
 
 fn password_requirements(web: &mut Section<'_>, ctx: &mut Ctx) -> PasswordRequirements {
@@ -142,6 +175,7 @@ fn user(e: &Entry, key: &str, ctx: &mut Ctx) -> Option<ConfigUser> {
         email: email?.trim().to_string(),
         display_name: display_name?.trim().to_string(),
         password_hash: Secret::new(hash?),
+        password_hash_line: hash_line,
         role,
         recovery,
     })

@@ -29,6 +29,48 @@ use rstest::rstest;
     "web.session_lifetime_hours",
     "between 1 and"
 )]
+#[case::session_max_min(
+    "web:\n  session_max_hours: 0",
+    2,
+    "web.session_max_hours",
+    "between 1 and 8760"
+)]
+#[case::header_timeout_min(
+    "web:\n  header_read_timeout_seconds: 0",
+    2,
+    "web.header_read_timeout_seconds",
+    "between 1 and 3600"
+)]
+#[case::request_timeout_type(
+    "web:\n  request_timeout_seconds: soon",
+    2,
+    "web.request_timeout_seconds",
+    "expected an integer"
+)]
+#[case::idle_timeout_min(
+    "web:\n  idle_timeout_seconds: -1",
+    2,
+    "web.idle_timeout_seconds",
+    "between 1 and"
+)]
+#[case::shutdown_timeout_max(
+    "web:\n  shutdown_timeout_seconds: 100000",
+    2,
+    "web.shutdown_timeout_seconds",
+    "between 1 and 3600"
+)]
+#[case::public_url_scheme(
+    "web:\n  public_url: billing.example.edu",
+    2,
+    "web.public_url",
+    "not an http:// or https:// address"
+)]
+#[case::public_url_no_host(
+    "web:\n  public_url: 'https:///x'",
+    2,
+    "web.public_url",
+    "use e.g. https://billing.example.edu"
+)]
 #[case::str_type(
     "web:\n  host: [a, b]",
     2,

@@ -56,6 +56,12 @@ const SPEC_KEYS: &[&str] = &[
     "web.port",
     "web.secret_key",
     "web.session_lifetime_hours",
+    "web.session_max_hours",
+    "web.public_url",
+    "web.header_read_timeout_seconds",
+    "web.request_timeout_seconds",
+    "web.idle_timeout_seconds",
+    "web.shutdown_timeout_seconds",
     "web.users.admin.email",
     "web.users.admin.display_name",
     "web.users.admin.password_hash",
@@ -118,7 +124,11 @@ fn example_config_loads_without_errors_or_warnings() {
     let c = loaded.config;
     assert_eq!(c.web.users.len(), 1);
     assert_eq!(c.web.users[0].username, "admin");
-    assert_eq!(c.web.users[0].password_hash.expose(), ADMIN123);
+    // Issue 16, item 1: no longer upstream's hash of the published "admin123".
+    assert_ne!(c.web.users[0].password_hash.expose(), ADMIN123);
+    assert!(crate::password_hash::is_bcrypt_hash(
+        c.web.users[0].password_hash.expose()
+    ));
     assert_eq!(c.web.users[0].role, crate::Role::Admin);
     assert_eq!(c.imports.known_sources.len(), 10);
     // Converter outputs (INTEGRATIONS.md §5 step 6) are detected by file name.

@@ -50,6 +50,19 @@ fn empty_file_means_defaults() {
         (w.secret_key.expose(), w.secret_key_origin),
         ("", SecretKeyOrigin::Unset)
     );
+    assert_eq!(
+        (w.session_max_hours, w.public_url.as_str(), w.is_https()),
+        (12, "", false)
+    );
+    assert_eq!(
+        (
+            w.timeouts.header_read_seconds,
+            w.timeouts.request_seconds,
+            w.timeouts.idle_seconds,
+            w.timeouts.shutdown_seconds
+        ),
+        (10, 600, 60, 30)
+    );
     assert!(w.users.is_empty());
     assert_eq!(
         w.password_requirements,

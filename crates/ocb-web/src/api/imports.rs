@@ -309,28 +309,12 @@ pub async fn job(
         ));
     }
     let rows = st.jobs.get(id).unwrap_or(0);
-    let mut result = job.result;
-    if let Some(r) = result.as_mut() {
-        without_server_paths(r);
-    }
+    let result = job.result.map(crate::jobs::shown_result);
     Ok(Json(json!({
         "id": job.id, "kind": job.kind, "status": job.status, "label": job.label, "period": job.period, "user": job.username,
         "progress": {"rows": rows, "done": rows, "total": st.jobs.total(id)}, "result": result, "error": job.error,
         "created_at": job.created_at, "finished_at": job.finished_at,
     })))
-}
-
-/// Removes server directories and file paths from a job result (statement and email reports
-/// name `pdf_dir` and `email_dir`): the API hands out URLs and file names, never paths.
-fn without_server_paths(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            o.retain(|k, _| !(k.ends_with("_dir") || k == "path" || k.ends_with("_path")));
-            o.values_mut().for_each(without_server_paths);
-        }
-        Value::Array(a) => a.iter_mut().for_each(without_server_paths),
-        _ => {}
-    }
 }
 
 fn owner_or_admin(u: &ApiUser, owner: &str) -> bool {

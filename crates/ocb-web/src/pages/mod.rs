@@ -7,6 +7,7 @@ mod dashboard;
 mod emails;
 pub(crate) mod imports;
 pub(crate) mod journal;
+mod lockouts;
 pub(crate) mod output_jobs;
 mod people;
 mod periods;
@@ -108,6 +109,8 @@ pub fn router(st: AppState) -> Router {
             post(users::revoke_sessions),
         )
         .route("/settings/users/{id}/delete", post(users::delete))
+        .route("/settings/users/{id}/unlock", post(lockouts::lift_for_user))
+        .route("/account/unlock", post(lockouts::lift_own))
         .route("/settings", get(settings::show))
         .route("/settings/patterns", post(settings::save))
         .route("/settings/revert", post(settings::revert))
@@ -146,7 +149,7 @@ async fn set_period(
 ) -> Response {
     let period = security::form_field(&body, "period").unwrap_or_default();
     let back = security::form_field(&body, "next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| security::local_redirect(n).is_some())
         .unwrap_or_else(|| "/".into());
     let hash = u.session.id_hash.clone();
     let p = period.clone();

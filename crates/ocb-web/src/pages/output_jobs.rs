@@ -5,14 +5,13 @@
 //! as a flash message for the user who started it, so the page that polls it can just reload.
 
 use crate::error::AppError;
-use crate::jobs::StepProgress;
+use crate::jobs::{JobResult, StepProgress};
 use crate::security::CurrentUser;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use ocb_core::period::Period;
 use ocb_statements::{GenerateOptions, GenerationReport, SendOptions, SendReport, StatementsError};
 use ocb_store::{Actor, JobRecord, StoreError};
-use serde_json::{json, Value};
 
 /// What a job does.
 pub enum Work {
@@ -194,7 +193,7 @@ fn execute(
     job: i64,
     actor: &Actor,
     work: &Work,
-) -> Result<(bool, &'static str, String, Value), StatementsError> {
+) -> Result<(bool, &'static str, String, JobResult), StatementsError> {
     let progress = StepProgress {
         st: st.clone(),
         id: job,
@@ -230,7 +229,7 @@ fn execute(
                 true,
                 level,
                 text,
-                json!({"generation": g, "emails": emails}),
+                JobResult::generation(&g, emails.as_ref()),
             ))
         }
         Work::Send(opts) => {
@@ -240,7 +239,7 @@ fn execute(
             if opts.dry_run {
                 text.insert_str(0, "Dry run, nothing sent: ");
             }
-            Ok((r.failed == 0, level, text, json!({"emails": r})))
+            Ok((r.failed == 0, level, text, JobResult::emails(&r)))
         }
     }
 }
@@ -255,7 +254,8 @@ fn run(st: &AppState, job: i64, actor: &Actor, session: Option<&str>, work: Work
                 Ok(v) => v,
                 Err(e) => {
                     let text = describe(&e);
-                    (false, "error", text.clone(), json!({"error": text}))
+                    let result = JobResult::failure(&text);
+                    (false, "error", text, result)
                 }
             };
             tracing::info!(
@@ -272,7 +272,7 @@ fn run(st: &AppState, job: i64, actor: &Actor, session: Option<&str>, work: Work
                 None => Ok(()),
             };
             let done = flashed
-                .and_then(|()| store.finish_job(job, ok, Some(&result), error))
+                .and_then(|()| store.finish_job(job, ok, Some(result.value()), error))
                 .map_err(|e| e.to_string());
             st.give_back(store);
             done

@@ -99,7 +99,7 @@ fn get(p: &[(String, String)], k: &str) -> Option<String> {
 
 fn back(p: &[(String, String)]) -> String {
     get(p, "next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| crate::security::local_redirect(n).is_some())
         .unwrap_or_else(|| "/review".into())
 }
 

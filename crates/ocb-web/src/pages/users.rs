@@ -162,15 +162,18 @@ pub async fn edit_form(
 ) -> Result<Response, AppError> {
     let rules = password::policy_summary(&st.config.web.password_requirements);
     let me = u.session.user_id;
+    let throttle = st.clone();
     st.page(u, "user_edit.html", "users", move |s, _| {
         let r = s.get_user(id)?;
+        let locked = throttle.throttle.locked_addresses(&r.username);
         let sessions = s.session_count(id)?;
         let tokens = s.list_api_tokens(id)?.iter().filter(|t| t.revoked_at.is_none()).count();
         Ok(json!({
             "title": format!("User {}", r.username),
             "u": {"id": r.id, "username": r.username, "display_name": r.display_name, "email": r.email, "role": r.role,
                   "config_managed": r.config_managed, "recovery": r.recovery, "disabled": r.disabled,
-                  "created_at": r.created_at, "sessions": sessions, "tokens": tokens, "me": r.id == me},
+                  "created_at": r.created_at, "sessions": sessions, "tokens": tokens, "me": r.id == me,
+                  "locked_addresses": locked},
             "roles": roles(), "rules": rules, "managed_message": ocb_store::CONFIG_MANAGED,
         }))
     })

@@ -24,6 +24,7 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
             let c = &ctx.config;
             // Read-only: `config check` never creates or migrates the database (§11.1).
             let store = ctx.store_if_exists()?;
+            warn_published_passwords(c, store.as_ref())?;
             let review = ctx.effective_review(store.as_ref())?;
             if json {
                 super::print_json(&serde_json::json!({
@@ -75,4 +76,21 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Users whose hash is a published example password (issue 16, item 1): warned, not refused,
+/// so a config brought from the Python project keeps working.
+fn warn_published_passwords(
+    c: &ocb_config::Config,
+    store: Option<&ocb_store::Store>,
+) -> Result<(), CliError> {
+    for d in ocb_web::password::published_config_users(c) {
+        eprintln!("{}", d.warning_line());
+    }
+    if let Some(store) = store {
+        for w in ocb_web::password::published_database_users(&store.list_users()?) {
+            eprintln!("{w}");
+        }
+    }
+    Ok(())
 }

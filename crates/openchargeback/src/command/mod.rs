@@ -11,6 +11,7 @@ mod db;
 mod demo;
 mod export_journal;
 mod generate;
+mod hash_password;
 mod ingest;
 mod periods;
 mod reevaluate;
@@ -47,6 +48,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Reevaluate(a) => reevaluate::run(&Ctx::load(global)?, a),
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
         Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
+        // SPEC §4.1: `users hash-password` never needs a config.
+        Command::Users(crate::cli::UsersCommand::HashPassword) => hash_password::run(),
         Command::Users(c) => users::run(&Ctx::load(global)?, c),
     }
 }

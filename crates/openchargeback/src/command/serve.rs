@@ -1,6 +1,7 @@
 //! `serve` (alias `web`): the web UI (SPEC §12). Startup checks, migration, config-user sync and
 //! recovery happen in `ocb_web::prepare`; this module only binds, prints the address and waits
-//! for Ctrl-C or SIGTERM, then lets in-flight requests finish.
+//! for Ctrl-C or SIGTERM, then lets in-flight requests finish within
+//! `web.shutdown_timeout_seconds` and exits.
 
 use crate::cli::ServeArgs;
 use crate::context::Ctx;
@@ -31,11 +32,12 @@ pub(crate) fn serve_config(
     let host = host.unwrap_or_else(|| config.web.host.clone());
     let port = port.unwrap_or(config.web.port);
     let state = ocb_web::prepare(config).map_err(|e| CliError::fail("config", e.to_string()))?;
+    warn_published_passwords(state.config.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::fail("internal", format!("starting the server runtime: {e}")))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
             .map_err(|e| CliError::fail("internal", format!("cannot listen on {host}:{port}: {e}")))?;
@@ -48,7 +50,12 @@ pub(crate) fn serve_config(
         ocb_web::serve(state, listener, shutdown_signal())
             .await
             .map_err(|e| CliError::fail("internal", e.to_string()))
-    })?;
+    });
+    // Dropping the runtime would wait for every blocking task, e.g. a statement run that takes
+    // minutes; the server already gave requests their time. Such a job is reported
+    // `interrupted` at the next start (SPEC §12.1).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -65,6 +72,31 @@ fn database_logins(config: &ocb_config::Config) -> bool {
     )
     .and_then(|s| s.list_users())
     .is_ok_and(|users| users.iter().any(|u| !u.disabled))
+}
+
+/// Warns about users whose hash is a published example password (issue 16, item 1), on a
+/// thread of its own: each check is a bcrypt verification, and start-up must stay fast.
+fn warn_published_passwords(config: ocb_config::Config) {
+    std::thread::spawn(move || {
+        for d in ocb_web::password::published_config_users(&config) {
+            eprintln!("{}", d.warning_line());
+        }
+        let opened = ocb_store::Store::open(
+            &config.database.path,
+            ocb_store::OpenMode::ReadOnly,
+            config.database.busy_timeout_ms,
+        );
+        match opened.and_then(|s| s.list_users()) {
+            Ok(users) => {
+                for w in ocb_web::password::published_database_users(&users) {
+                    eprintln!("{w}");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(event = "config.warning", error = %e, "could not check database users for published passwords")
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

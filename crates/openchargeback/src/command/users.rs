@@ -28,6 +28,8 @@ pub fn run(ctx: &Ctx, c: UsersCommand) -> Result<ExitCode, CliError> {
         }) => create(ctx, &mut store, &username, &name, expires_days, read_only),
         UsersCommand::Token(TokenCommand::List { username }) => list(ctx, &store, username),
         UsersCommand::Token(TokenCommand::Revoke { id }) => revoke(ctx, &mut store, id),
+        // Dispatched before a config is loaded; kept here so the match stays exhaustive.
+        UsersCommand::HashPassword => super::hash_password::run(),
     }
 }
 
