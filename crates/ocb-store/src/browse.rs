@@ -117,6 +117,46 @@ pub struct BrowseFilter {
     pub status: StatusFilter,
     /// Charges written or removed by this import.
     pub import_id: Option<i64>,
+    /// Only charges without an effective value of this attribution field: what the "(no PI)"
+    /// and "(no project)" rows of the PI and project lists stand for (issue 16, item 14).
+    pub without: Option<Unattributed>,
+}
+
+/// An attribution field a charge may lack (its effective value is NULL or empty, as the PI and
+/// project lists group it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unattributed {
+    /// No effective PI email.
+    Pi,
+    /// No effective project.
+    Project,
+}
+
+impl Unattributed {
+    /// Parses the query value (`pi`, `project`); anything else → `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pi" => Some(Self::Pi),
+            "project" => Some(Self::Project),
+            _ => None,
+        }
+    }
+
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pi => "pi",
+            Self::Project => "project",
+        }
+    }
+
+    fn sql(self) -> String {
+        let column = match self {
+            Self::Pi => EFFECTIVE_PI,
+            Self::Project => EFFECTIVE_PROJECT,
+        };
+        format!(" AND coalesce({column}, '') = ''")
+    }
 }
 
 /// One charge of the browser and of its CSV export.
@@ -221,6 +261,9 @@ fn where_clause(f: &BrowseFilter) -> (String, Vec<Value>) {
             " AND lower(coalesce({EFFECTIVE_FUND}, '')) = lower(?{})",
             args.len()
         ));
+    }
+    if let Some(w) = f.without {
+        sql.push_str(&w.sql());
     }
     if let Some(id) = f.import_id {
         args.push(Value::Integer(id));

@@ -116,6 +116,18 @@ impl Store {
             let id = d.project.id_of(pr).filter(|i| *i != 0);
             conds.push(Cond::new(&r.project, &p.project, id));
         }
+        // NULL is id 0; an empty string, should one be stored, counts as missing too.
+        match f.without {
+            Some(crate::browse::Unattributed::Pi) => {
+                let ids = [Some(0), d.pi.id_of("")].into_iter().flatten();
+                conds.push(Cond::new(&r.pi, &p.pi, ids));
+            }
+            Some(crate::browse::Unattributed::Project) => {
+                let ids = [Some(0), d.project.id_of("")].into_iter().flatten();
+                conds.push(Cond::new(&r.project, &p.project, ids));
+            }
+            None => {}
+        }
         let fund = f.fund_org.as_deref().map(str::trim);
         if let Some(fo) = fund.filter(|v| !v.is_empty()) {
             let m = d.fund.mask(|v| v.eq_ignore_ascii_case(fo));

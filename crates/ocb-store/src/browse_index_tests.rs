@@ -2,7 +2,7 @@
 //! and exact sums for every filter, search, status and order, before and after removals,
 //! review actions and overrides; and the key changes with every write.
 
-use crate::browse::{BrowseFilter, SortKey, StatusFilter};
+use crate::browse::{BrowseFilter, SortKey, StatusFilter, Unattributed};
 use crate::charges::ChargeFilter;
 use crate::testutil::store;
 use crate::{Actor, ImportRecord, Override, PreparedCharge, ReviewAction};
@@ -244,6 +244,29 @@ fn filters() -> Vec<BrowseFilter> {
         status: StatusFilter::All,
         ..Default::default()
     });
+    // The "(no PI)" and "(no project)" views (issue 16, item 14): NULL and empty values both.
+    for (without, status) in [
+        (Unattributed::Pi, StatusFilter::Default),
+        (Unattributed::Pi, StatusFilter::Flagged),
+        (Unattributed::Project, StatusFilter::Default),
+        (Unattributed::Project, StatusFilter::All),
+    ] {
+        out.push(BrowseFilter {
+            base: base(ChargeFilter::default()),
+            status,
+            without: Some(without),
+            ..Default::default()
+        });
+    }
+    out.push(BrowseFilter {
+        base: base(ChargeFilter {
+            search: Some("node".into()),
+            source: Some("aws".into()),
+            ..Default::default()
+        }),
+        without: Some(Unattributed::Pi),
+        ..Default::default()
+    });
     out
 }
 
@@ -434,4 +457,54 @@ fn filters_the_index_cannot_answer_are_left_to_sql() {
         .is_none());
     assert!(s.build_browse_index("2030-01").expect("build").is_none());
     assert!(s.period_key("2030-01").expect("key").is_none());
+}
+
+/// The "(no PI)" and "(no project)" rows of the PI and project lists link to the browser
+/// filtered `without` that field (issue 16, item 14): the browser finds exactly their charges.
+#[test]
+fn without_filters_find_the_no_pi_and_no_project_rows() {
+    let mut s = store();
+    import(&mut s, "AWS", 240);
+    let browse = |without| {
+        s.browse_charges(
+            &BrowseFilter {
+                base: ChargeFilter {
+                    period: Some(PERIOD.into()),
+                    ..Default::default()
+                },
+                without: Some(without),
+                ..Default::default()
+            },
+            SortKey::Billed,
+            true,
+            0,
+            10,
+        )
+        .expect("browse")
+    };
+    let (pis, _) = s.pi_list(PERIOD, 0, 1000).expect("pis");
+    let no_pi = pis
+        .iter()
+        .find(|p| p.email.is_empty())
+        .expect("(no PI) row");
+    let page = browse(Unattributed::Pi);
+    assert_eq!(page.total_count, no_pi.charges as u64);
+    assert!(page
+        .rows
+        .iter()
+        .all(|r| r.pi_email.as_deref().unwrap_or("").is_empty()));
+    let (projects, _) = s.project_list(PERIOD, 0, 1000).expect("projects");
+    let no_project = projects
+        .iter()
+        .find(|p| p.project_id.is_empty())
+        .expect("(no project) row");
+    let page = browse(Unattributed::Project);
+    assert_eq!(page.total_count, no_project.charges as u64);
+    assert!(page.rows.iter().all(|r| r.project_id.is_none()));
+    assert_eq!(Unattributed::parse("pi"), Some(Unattributed::Pi));
+    assert_eq!(
+        Unattributed::parse(Unattributed::Project.as_str()),
+        Some(Unattributed::Project)
+    );
+    assert_eq!(Unattributed::parse("nobody"), None);
 }

@@ -29,6 +29,10 @@ pub struct SourceSpend {
     pub billed: ExactSum,
     /// Σ list cost (billed where absent).
     pub list: ExactSum,
+    /// Σ billed cost of the charges still pending review (included in `billed`): the part of
+    /// a bar that is not yet billable, so a page can say how the chart and the Billable total
+    /// differ (issue 16, item 14).
+    pub pending: ExactSum,
 }
 
 /// Whose monthly trend.
@@ -59,8 +63,9 @@ impl Store {
     /// Billed and list totals of a period by source (sources with charges only, by name).
     pub fn period_spend_by_source(&self, period: &str) -> Result<Vec<SourceSpend>> {
         let sql = format!(
-            "SELECT s.name, t.billed, t.list FROM (
-                 SELECT c.source_id, dec_sum(c.billed_cost) AS billed, dec_sum({LIST}) AS list
+            "SELECT s.name, t.billed, t.list, t.pending FROM (
+                 SELECT c.source_id, dec_sum(c.billed_cost) AS billed, dec_sum({LIST}) AS list,
+                        dec_sum(CASE WHEN c.review_state = 'pending' THEN c.billed_cost END) AS pending
                  FROM charges c WHERE c.period = ?1 AND {CHART_SET} GROUP BY c.source_id
              ) t JOIN sources s ON s.id = t.source_id ORDER BY s.name_key"
         );
@@ -71,15 +76,17 @@ impl Store {
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         raw.into_iter()
-            .map(|(source, billed, list)| {
+            .map(|(source, billed, list, pending)| {
                 Ok(SourceSpend {
                     source,
                     billed: exact(&billed)?,
                     list: exact(&list)?,
+                    pending: exact(&pending)?,
                 })
             })
             .collect()
@@ -182,12 +189,14 @@ mod tests {
                 SourceSpend {
                     source: "AWS".into(),
                     billed: d("10.30"),
-                    list: d("20.40")
+                    list: d("20.40"),
+                    pending: d("0.20"),
                 },
                 SourceSpend {
                     source: "HPC".into(),
                     billed: d("0"),
-                    list: d("500.50")
+                    list: d("500.50"),
+                    pending: d("0"),
                 },
             ]
         );

@@ -56,7 +56,7 @@ pub use api_tokens::{ApiTokenRecord, NewApiToken, TokenUser};
 pub use audit::{AuditEvent, StoredAuditEvent};
 pub use browse::{
     BrowseFilter, BrowsePage, BrowseRow, ChargeColumns, ChargeEvent, PeriodOverview, PiRow,
-    ProjectRow, SortKey, StatusFilter,
+    ProjectRow, SortKey, StatusFilter, Unattributed,
 };
 pub use browse_index::{BrowseIndex, PeriodKey};
 pub use browse_index_query::IndexFigures;

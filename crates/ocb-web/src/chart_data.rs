@@ -13,6 +13,7 @@ use ocb_core::amount::Rounding;
 use ocb_core::exact::ExactSum;
 use ocb_core::Decimal;
 use ocb_store::{SourceSpend, SpendScope, Store};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -101,6 +102,57 @@ fn drawn_series(series: &[(String, Vec<ExactSum>)]) -> Vec<Series> {
 /// Ranges offered on the dashboard (months); 12 is the default.
 pub const RANGES: [u32; 3] = [6, 12, 24];
 
+/// One period of the dashboard charts' text alternative (money formatted).
+#[derive(Debug, Serialize)]
+pub struct DashboardRow {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Billed cost per source, in the order of [`DashboardCharts::sources`].
+    pub sources: Vec<String>,
+    /// Billable part of the bar (not pending review).
+    pub billable: String,
+    /// Part of the bar still pending review.
+    pub pending: String,
+    /// The bar: billable plus pending.
+    pub billed: String,
+    /// List price of the same charges.
+    pub list: String,
+    /// List minus billed.
+    pub subsidy: String,
+}
+
+/// The dashboard charts (SPEC §12.7) with their text alternative.
+#[derive(Debug, Serialize)]
+pub struct DashboardCharts {
+    /// Chosen range in months.
+    pub months: u32,
+    /// Ranges offered.
+    pub ranges: [u32; 3],
+    /// "Last 12 periods", "Last period" … (issue 16, item 14: not "Last 1 periods").
+    pub heading: String,
+    /// Inline SVG (escaped by [`crate::charts`]).
+    pub spend_svg: String,
+    /// Inline SVG.
+    pub subsidy_svg: String,
+    /// Source names (legend and table columns).
+    pub sources: Vec<String>,
+    /// Per period, oldest first.
+    pub rows: Vec<DashboardRow>,
+    /// The exact bar total (billable plus pending review) of the last period charted
+    /// (`until`); the dashboard states it next to the Billable card.
+    #[serde(skip)]
+    pub last_charted: Option<ExactSum>,
+}
+
+/// "Last period" or "Last N periods".
+pub fn periods_heading(n: usize) -> String {
+    match n {
+        0 => "No periods yet".into(),
+        1 => "Last period".into(),
+        n => format!("Last {n} periods"),
+    }
+}
+
 /// Both dashboard charts for the `months` periods up to `until`.
 pub fn dashboard(
     s: &Store,
@@ -108,7 +160,7 @@ pub fn dashboard(
     until: &str,
     months: u32,
     currency: &str,
-) -> Result<Value, AppError> {
+) -> Result<DashboardCharts, AppError> {
     let periods = s.recent_periods(until, months)?;
     let mut by_period = Vec::with_capacity(periods.len());
     for (p, counter) in &periods {
@@ -143,35 +195,54 @@ pub fn dashboard(
             )
         })
         .collect();
-    let billed: Vec<ExactSum> = by_period
-        .iter()
-        .map(|rows| rows.iter().map(|r| r.billed).sum())
-        .collect();
-    let list: Vec<ExactSum> = by_period
-        .iter()
-        .map(|rows| rows.iter().map(|r| r.list).sum())
-        .collect();
+    let total = |f: fn(&SourceSpend) -> ExactSum| -> Vec<ExactSum> {
+        by_period
+            .iter()
+            .map(|rows| rows.iter().map(f).sum())
+            .collect()
+    };
+    let billed = total(|r| r.billed);
+    let list = total(|r| r.list);
+    let pending = total(|r| r.pending);
     let labels: Vec<String> = periods.iter().map(|(p, _)| p.clone()).collect();
     let money = |d: ExactSum| crate::view::money(currency, d);
-    let rows: Vec<Value> = labels
+    let rows: Vec<DashboardRow> = labels
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            json!({
-                "period": p,
-                "sources": series.iter().map(|(_, values)| money(values[i])).collect::<Vec<_>>(),
-                "billed": money(billed[i]), "list": money(list[i]), "subsidy": money(list[i] - billed[i]),
-            })
+        .map(|(i, p)| DashboardRow {
+            period: p.clone(),
+            sources: series.iter().map(|(_, values)| money(values[i])).collect(),
+            billable: money(billed[i] - pending[i]),
+            pending: money(pending[i]),
+            billed: money(billed[i]),
+            list: money(list[i]),
+            subsidy: money(list[i] - billed[i]),
         })
         .collect();
-    Ok(json!({
-        "months": months,
-        "ranges": RANGES,
-        "spend_svg": charts::stacked_bars("chart-spend", "Monthly spend by source", &labels, &drawn_series(&series), currency),
-        "subsidy_svg": charts::list_vs_billed("chart-subsidy", "List price vs billed (subsidy value)", &labels, &drawn_all(&list), &drawn_all(&billed), currency),
-        "sources": names,
-        "rows": rows,
-    }))
+    let last_charted = labels.iter().rposition(|p| p == until).map(|i| billed[i]);
+    Ok(DashboardCharts {
+        months,
+        ranges: RANGES,
+        heading: periods_heading(labels.len()),
+        spend_svg: charts::stacked_bars(
+            "chart-spend",
+            "Monthly spend by source",
+            &labels,
+            &drawn_series(&series),
+            currency,
+        ),
+        subsidy_svg: charts::list_vs_billed(
+            "chart-subsidy",
+            "List price vs billed (subsidy value)",
+            &labels,
+            &drawn_all(&list),
+            &drawn_all(&billed),
+            currency,
+        ),
+        sources: names,
+        rows,
+        last_charted,
+    })
 }
 
 /// The monthly trend of one PI or project over the 12 periods up to `until`.
@@ -222,4 +293,16 @@ pub fn trend(
         "title": title,
         "rows": rows,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_count_periods_in_words() {
+        assert_eq!(periods_heading(1), "Last period");
+        assert_eq!(periods_heading(12), "Last 12 periods");
+        assert_eq!(periods_heading(0), "No periods yet");
+    }
 }

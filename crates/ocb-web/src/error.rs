@@ -89,6 +89,28 @@ impl From<minijinja::Error> for AppError {
     }
 }
 
+/// A flash message as an htmx fragment, with the same markup as the flash messages base.html
+/// renders (level label, dismiss button, `role=alert` for warnings and errors): a refused row
+/// action showed a bare box without either (issue 16, item 14).
+pub fn flash_fragment(level: &str, message: &str) -> String {
+    let (label, role) = match level {
+        "success" => ("Success", "status"),
+        "info" => ("Info", "status"),
+        "warning" => ("Warning", "alert"),
+        _ => ("Error", "alert"),
+    };
+    let level = if role == "alert" && level != "warning" {
+        "error"
+    } else {
+        level
+    };
+    format!(
+        "<div class=\"flash flash-{level}\" role=\"{role}\"><span class=\"flash-level\">{label}:</span> {}\
+         <button type=\"button\" class=\"dismiss\" aria-label=\"Dismiss\" data-dismiss>×</button></div>",
+        escape(message)
+    )
+}
+
 /// Escapes text for HTML (used where no template is available, e.g. error pages).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -111,7 +133,7 @@ impl IntoResponse for AppError {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let msg = escape(&self.message);
         let body = if self.fragment {
-            format!("<div class=\"flash flash-error\" role=\"alert\">{msg}</div>")
+            flash_fragment("error", &self.message)
         } else {
             format!(
                 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
@@ -132,6 +154,16 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flash_fragments_carry_level_label_and_dismiss_button() {
+        let f = flash_fragment("warning", "Charge <b> is not in the review queue.");
+        assert!(f.starts_with("<div class=\"flash flash-warning\" role=\"alert\">"));
+        assert!(f.contains("<span class=\"flash-level\">Warning:</span> Charge &lt;b&gt;"));
+        assert!(f.contains("data-dismiss"));
+        let f = flash_fragment("bogus", "x");
+        assert!(f.contains("flash-error") && f.contains("Error:"), "{f}");
+    }
 
     #[test]
     fn escape_neutralises_markup() {

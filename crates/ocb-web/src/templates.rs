@@ -91,6 +91,13 @@ impl Templates {
         env.add_global("currency", config.currency.clone());
         env.add_global("dev_mode", config.dev_mode);
         env.add_global("version", env!("CARGO_PKG_VERSION"));
+        // Plain text out (autoescaped like any value); the `when` macro of macros.html wraps it
+        // in `<time>` with the exact timestamp.
+        env.add_filter("human_time", |ts: String| crate::view::human_time(&ts));
+        // Parts of a long identifier; the `breakable` macro joins them with `<wbr>`.
+        env.add_filter("break_points", |text: String| {
+            crate::view::break_points(&text)
+        });
         Ok(Self { env })
     }
 

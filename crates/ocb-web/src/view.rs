@@ -1,14 +1,17 @@
 //! Page plumbing shared by every handler: the layout view model (user, period selector, review
-//! badge, flash messages), rendering, redirects with flash messages, money and pagination.
+//! badge, flash messages), rendering, redirects with flash messages, money, timestamps and
+//! pagination. Pages hand `page` a typed view model (any `Serialize`).
 
 use crate::error::AppError;
 use crate::security::CurrentUser;
+use crate::services::review::{pending_by_period, PendingPeriod};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use ocb_config::Role;
 use ocb_core::exact::ExactSum;
 use ocb_store::Store;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Formats money with the currency, rounded half-even to cents: `$20,227.00`. Exact totals of
@@ -44,13 +47,80 @@ impl PageCtx {
     }
 }
 
+/// The signed-in user as the layout shows them.
+#[derive(Debug, Serialize)]
+struct UserView {
+    username: String,
+    display_name: String,
+    role: &'static str,
+    can_review: bool,
+    is_admin: bool,
+}
+
+/// A period of the selector.
+#[derive(Debug, Serialize)]
+struct PeriodChoice {
+    period: String,
+    status: String,
+}
+
+/// The sidebar's review badge: charges waiting in every period that can still be reviewed,
+/// with the periods named in its label (issue 16, item 14; the badge used to count only the
+/// selected period and showed a red "0").
+#[derive(Debug, Serialize)]
+pub struct ReviewBadge {
+    /// Charges waiting (the badge is not shown at 0).
+    pub total: i64,
+    /// Per period, newest first.
+    pub periods: Vec<PendingPeriod>,
+    /// `5 charges to review: 3 in 2025-01, 2 in 2024-12`.
+    pub label: String,
+}
+
+impl ReviewBadge {
+    /// The badge of these queues.
+    pub fn new(periods: Vec<PendingPeriod>) -> Self {
+        let total: i64 = periods.iter().map(|p| p.count).sum();
+        let parts: Vec<String> = periods
+            .iter()
+            .map(|p| format!("{} in {}", p.count, p.period))
+            .collect();
+        let noun = if total == 1 { "charge" } else { "charges" };
+        let label = if parts.is_empty() {
+            "No charges to review".to_string()
+        } else {
+            format!("{total} {noun} to review: {}", parts.join(", "))
+        };
+        Self {
+            total,
+            periods,
+            label,
+        }
+    }
+}
+
+/// What every page's layout shows (base.html reads it as `layout`).
+#[derive(Debug, Serialize)]
+struct Layout {
+    user: UserView,
+    csrf: String,
+    periods: Vec<PeriodChoice>,
+    selected_period: Option<String>,
+    selected_status: Option<String>,
+    review_badge: ReviewBadge,
+    flash: Vec<ocb_store::Flash>,
+    active: &'static str,
+    import_sources: Vec<String>,
+    import_periods: Vec<String>,
+}
+
 fn layout(
     store: &Store,
     cache: &crate::browse_cache::BrowseCache,
     u: &CurrentUser,
-    active: &str,
+    active: &'static str,
     known: &[String],
-) -> Result<(Value, Option<String>), AppError> {
+) -> Result<(Layout, Option<String>), AppError> {
     // Statuses only: summing every period's charges on every page would cost a full scan each.
     let periods = store.period_heads()?;
     let chosen = u
@@ -59,7 +129,7 @@ fn layout(
         .as_ref()
         .filter(|p| periods.iter().any(|x| &x.period == *p))
         .cloned();
-    // list_periods is newest first: "first open" is the oldest open period still to finish.
+    // period_heads is newest first: "first open" is the oldest open period still to finish.
     let selected = chosen
         .or_else(|| {
             periods
@@ -69,22 +139,12 @@ fn layout(
                 .map(|p| p.period.clone())
         })
         .or_else(|| periods.first().map(|p| p.period.clone()));
-    // The queue count, cached per period against its change counter.
-    let badge = match &selected {
-        Some(p) => cache.figures(store, p)?.map_or(0, |f| f.2),
-        None => 0,
-    };
+    // Queue counts, cached per period against its change counter.
+    let badge = ReviewBadge::new(pending_by_period(store, cache)?);
     let flash = if u.session.has_flash {
         store.take_flash(&u.session.id_hash)?
     } else {
         vec![]
-    };
-    let status = |p: &str| {
-        periods
-            .iter()
-            .find(|x| x.period == p)
-            .map(|x| x.status.clone())
-            .unwrap_or_default()
     };
     let mut import_sources: Vec<String> = known.to_vec();
     for src in store.source_names()? {
@@ -92,36 +152,52 @@ fn layout(
             import_sources.push(src);
         }
     }
-    let import_periods: Vec<&str> = periods
-        .iter()
-        .filter(|p| p.status != "finalized")
-        .map(|p| p.period.as_str())
-        .collect();
-    let v = json!({
-        "user": {
-            "username": u.session.username,
-            "display_name": if u.session.display_name.is_empty() { u.session.username.clone() } else { u.session.display_name.clone() },
-            "role": u.role.as_str(),
-            "can_review": u.role >= Role::Reviewer,
-            "is_admin": u.role >= Role::Admin,
-        },
-        "csrf": u.session.csrf_token,
-        "periods": periods.iter().map(|p| json!({"period": p.period, "status": p.status})).collect::<Vec<_>>(),
-        "selected_period": selected,
-        "selected_status": selected.as_deref().map(status),
-        "review_badge": badge,
-        "flash": flash,
-        "active": active,
-        "import_sources": import_sources,
-        "import_periods": import_periods,
+    let selected_status = selected.as_deref().and_then(|s| {
+        periods
+            .iter()
+            .find(|x| x.period == s)
+            .map(|x| x.status.clone())
     });
+    let display_name = if u.session.display_name.is_empty() {
+        u.session.username.clone()
+    } else {
+        u.session.display_name.clone()
+    };
+    let v = Layout {
+        user: UserView {
+            username: u.session.username.clone(),
+            display_name,
+            role: u.role.as_str(),
+            can_review: u.role >= Role::Reviewer,
+            is_admin: u.role >= Role::Admin,
+        },
+        csrf: u.session.csrf_token.clone(),
+        import_periods: periods
+            .iter()
+            .filter(|p| p.status != "finalized")
+            .map(|p| p.period.clone())
+            .collect(),
+        periods: periods
+            .into_iter()
+            .map(|p| PeriodChoice {
+                period: p.period,
+                status: p.status,
+            })
+            .collect(),
+        selected_period: selected.clone(),
+        selected_status,
+        review_badge: badge,
+        flash,
+        active,
+        import_sources,
+    };
     Ok((v, selected))
 }
 
 impl AppState {
     /// Renders a page: `build` runs on a blocking thread with the store and the page context
     /// and returns the template's own variables; the layout is added under `layout`.
-    pub async fn page<F>(
+    pub async fn page<F, T>(
         &self,
         user: CurrentUser,
         template: &'static str,
@@ -129,7 +205,8 @@ impl AppState {
         build: F,
     ) -> Result<Response, AppError>
     where
-        F: FnOnce(&mut Store, &PageCtx) -> Result<Value, AppError> + Send + 'static,
+        F: FnOnce(&mut Store, &PageCtx) -> Result<T, AppError> + Send + 'static,
+        T: Serialize,
     {
         let st = self.clone();
         self.db(move |store| {
@@ -146,8 +223,17 @@ impl AppState {
                 period,
                 currency: st.config.currency.clone(),
             };
-            let mut vars = build(store, &ctx)?;
-            vars["layout"] = layout;
+            let vars = serde_json::to_value(build(store, &ctx)?).map_err(AppError::internal)?;
+            let Value::Object(mut vars) = vars else {
+                return Err(AppError::internal(format!(
+                    "{template}: page data is not a map"
+                )));
+            };
+            vars.insert(
+                "layout".into(),
+                serde_json::to_value(layout).map_err(AppError::internal)?,
+            );
+            let vars = Value::Object(vars);
             let html = st.templates.render(template, &vars)?;
             Ok(Html(html).into_response())
         })
@@ -204,6 +290,53 @@ pub fn pager(page: u64, per_page: u64, total: u64) -> Value {
     })
 }
 
+/// A stored UTC timestamp (`2026-01-08T12:15:02Z`) as people read it: `8 Jan 2026 12:15 UTC`;
+/// a date alone as `8 Jan 2026`. Anything else is shown as stored, so nothing is hidden. The
+/// exact value stays in the page (the `when` macro puts it in `<time datetime>` and the title)
+/// because raw ISO text wrapped mid-date in narrow columns (issue 16, item 14).
+pub fn human_time(ts: &str) -> String {
+    let t = ts.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        let utc = dt.with_timezone(&chrono::Utc);
+        return utc.format("%-d %b %Y %H:%M UTC").to_string();
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return d.format("%-d %b %Y").to_string();
+    }
+    ts.to_string()
+}
+
+/// Longest run of characters without a break opportunity in [`break_points`].
+const MAX_UNBROKEN: usize = 18;
+
+/// A long identifier split where a line may break: after `.`, `-`, `_`, `:`, `/` and before
+/// `@` (so `zorp.blinkman@research.example.edu` breaks as `zorp.` `blinkman` `@research.`
+/// `example.` `edu`), and within any longer run every [`MAX_UNBROKEN`] characters. Templates put
+/// a `<wbr>` between the parts, so the charge tables fit a 1,400 px window by wrapping long
+/// e-mails, resource names and reasons at these points instead of mid-word everywhere or off
+/// screen (issue 16, item 14). The parts are plain text, escaped by the template.
+pub fn break_points(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut run = 0usize;
+    for c in text.chars() {
+        if (c == '@' || run >= MAX_UNBROKEN) && !cur.is_empty() {
+            parts.push(std::mem::take(&mut cur));
+            run = 0;
+        }
+        cur.push(c);
+        run += 1;
+        if matches!(c, '.' | '-' | '_' | ':' | '/' | ' ') {
+            parts.push(std::mem::take(&mut cur));
+            run = 0;
+        }
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    parts
+}
+
 /// The page number of a query (1-based, default 1).
 pub fn page_of(q: &std::collections::HashMap<String, String>) -> u64 {
     q.get("page")
@@ -248,6 +381,34 @@ mod tests {
         assert_eq!(p["first"], 101);
         assert_eq!(p["last"], 120);
         assert_eq!(pager(1, 50, 0)["first"], 0);
+    }
+
+    #[test]
+    fn timestamps_read_as_day_month_year_and_minutes() {
+        assert_eq!(human_time("2026-01-08T12:15:02Z"), "8 Jan 2026 12:15 UTC");
+        assert_eq!(
+            human_time("2025-12-31T23:59:59+02:00"),
+            "31 Dec 2025 21:59 UTC"
+        );
+        assert_eq!(human_time("2025-02-01"), "1 Feb 2025");
+        assert_eq!(human_time("yesterday"), "yesterday", "unknown text is kept");
+    }
+
+    #[test]
+    fn identifiers_break_after_separators_and_before_at() {
+        assert_eq!(
+            break_points("zorp.blinkman@example.edu"),
+            ["zorp.", "blinkman", "@example.", "edu"]
+        );
+        assert_eq!(
+            break_points("pattern_match:Secure File"),
+            ["pattern_", "match:", "Secure ", "File"]
+        );
+        assert_eq!(break_points(""), Vec::<String>::new());
+        let long = "a".repeat(40);
+        let parts = break_points(&long);
+        assert_eq!(parts.concat(), long, "nothing lost");
+        assert!(parts.iter().all(|p| p.len() <= MAX_UNBROKEN), "{parts:?}");
     }
 
     #[test]

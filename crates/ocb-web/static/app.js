@@ -13,11 +13,20 @@
   function csrf() { var m = $('meta[name="csrf-token"]'); return m ? m.getAttribute("content") : ""; }
   function text(tag, value, cls) { var e = document.createElement(tag); e.textContent = value; if (cls) { e.className = cls; } return e; }
 
+  // The same markup as the server's flash messages (base.html, error.rs flash_fragment).
   function flash(level, message) {
     var area = $("#flash");
     if (!area) { return; }
-    var d = text("div", message, "flash flash-" + level);
+    var d = document.createElement("div");
+    d.className = "flash flash-" + level;
     d.setAttribute("role", level === "error" || level === "warning" ? "alert" : "status");
+    d.appendChild(text("span", level.charAt(0).toUpperCase() + level.slice(1) + ":", "flash-level"));
+    d.appendChild(document.createTextNode(" " + message));
+    var close = text("button", "\u00d7", "dismiss");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("data-dismiss", "");
+    d.appendChild(close);
     area.appendChild(d);
     if (level === "success" || level === "info") { setTimeout(function () { d.remove(); }, 5000); }
   }
@@ -56,6 +65,11 @@
         $all('input[name="ids"]', box.closest("form")).forEach(function (c) { c.checked = box.checked; });
       });
     });
+    // A response htmx does not swap (a server error) still tells the user something happened.
+    document.body.addEventListener("htmx:responseError", function (e) {
+      var xhr = e.detail.xhr;
+      if (xhr && xhr.status >= 500) { flash("error", "The server could not complete the request (HTTP " + xhr.status + "); try again."); }
+    });
     document.body.addEventListener("htmx:configRequest", function (e) {
       e.detail.headers["X-CSRF-Token"] = csrf();
       if (e.detail.parameters.row_note !== undefined) {
@@ -68,7 +82,15 @@
         var row = e.target.closest("tr");
         if (row) { row.remove(); }
         [$("#queue-count"), $("#review-badge")].forEach(function (c) {
-          if (c) { c.textContent = String(Math.max(0, parseInt(c.textContent, 10) - 1)); }
+          if (!c) { return; }
+          var n = Math.max(0, parseInt(c.textContent, 10) - 1);
+          c.textContent = String(n);
+          // The badge counts every reviewable period; at zero it goes, as it does on a reload.
+          if (c.id === "review-badge") {
+            c.setAttribute("aria-label", n + " charges to review");
+            c.setAttribute("title", n + " charges to review");
+            c.hidden = n === 0;
+          }
         });
         // The "all matching" forms carry the count the user sees; keep it in step.
         $all('input[name="expected_count"]').forEach(function (c) {

@@ -3,7 +3,8 @@
 //! client saw. Every action goes through `Store::review`, exactly as the review page's.
 
 use super::{body, ApiError, ApiReviewer, ApiUser, ApiViewer, Paging};
-use crate::pages::charges::filter_of;
+use crate::services::charges::{browse as browse_page, filter_of};
+use crate::services::review::{act as review_act, check_override, queue_filter};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -11,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Json;
 use ocb_store::{
     BrowseFilter, ChargeFilter, Override, ReviewAction, ReviewRequest, ReviewScope, SortKey,
-    StatusFilter, StoreError,
+    StatusFilter,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -54,8 +55,12 @@ async fn browse(
 ) -> Result<Json<Value>, ApiError> {
     let paging = Paging::of(&q)?;
     let (sort, desc) = sort_of(&q)?;
+    let st2 = st.clone();
     let page = st
-        .db(move |s| Ok(s.browse_charges(&f, sort, desc, paging.offset(), paging.per_page)?))
+        .db(move |s| {
+            let cache = &st2.charts.browse;
+            browse_page(s, cache, &f, sort, desc, paging.offset(), paging.per_page)
+        })
         .await?;
     let mut out = paging.wrap(&page.rows, page.total_count);
     out["total_billed"] = json!(page.total_billed.to_string());
@@ -69,6 +74,7 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     check_choice(&q, "status", &STATUSES)?;
+    check_choice(&q, "without", &["pi", "project"])?;
     let f = filter_of(&q, None);
     browse(st, q, f).await
 }
@@ -113,23 +119,6 @@ pub async fn detail(
     Ok(Json(Value::Object(obj)))
 }
 
-/// The review queue's filter (SPEC §7.4); `period` absent = every period.
-fn queue_filter(q: &HashMap<String, String>) -> ChargeFilter {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    ChargeFilter {
-        period: get("period"),
-        source: get("source"),
-        reason: get("reason"),
-        pi_email: get("pi"),
-        project_id: get("project"),
-        search: get("q"),
-    }
-}
-
 /// `GET /api/v1/review`: charges in the queue, with the queue filters.
 pub async fn queue(
     State(st): State<AppState>,
@@ -137,7 +126,8 @@ pub async fn queue(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let f = BrowseFilter {
-        base: queue_filter(&q),
+        // `period` absent = every period (the page defaults to the selected one).
+        base: queue_filter(&q, None),
         status: StatusFilter::Flagged,
         ..Default::default()
     };
@@ -214,28 +204,11 @@ fn scope_of(b: &mut ActionBody, action: ReviewAction) -> Result<ReviewScope, Api
 
 /// The override of a single approval, validated as on the review page (SPEC §7.5), against the
 /// effective fund/org patterns (a database override of §4.5 wins over the config file).
-async fn check_override(st: &AppState, o: &Override) -> Result<(), ApiError> {
-    if let Some(e) = o
-        .pi_email
-        .as_deref()
-        .filter(|e| !ocb_core::attribution::is_valid_email(e))
-    {
-        return Err(
-            ApiError::invalid(format!("'{e}' is not a valid email address."))
-                .with_details(json!({"field": "override.pi_email"})),
-        );
-    }
-    let Some(f) = o.fund_org.as_deref() else {
-        return Ok(());
-    };
-    let rules = crate::pages::settings::effective_rules(st).await?;
-    if !rules.fund_org_ok(f) {
-        return Err(ApiError::invalid(format!(
-            "Fund/org '{f}' does not match the fund/org patterns."
-        ))
-        .with_details(json!({"field": "override.fund_org"})));
-    }
-    Ok(())
+async fn check(st: &AppState, o: &Override) -> Result<(), ApiError> {
+    let rules = crate::services::settings::effective_rules(st).await?;
+    check_override(&rules, o).map_err(|p| {
+        ApiError::invalid(p.message).with_details(json!({"field": format!("override.{}", p.field)}))
+    })
 }
 
 async fn act(
@@ -264,7 +237,7 @@ async fn act(
                 "override applies to the approval of a single charge.",
             ));
         }
-        check_override(&st, o).await?;
+        check(&st, o).await?;
     }
     let req = ReviewRequest {
         action,
@@ -273,16 +246,12 @@ async fn act(
         override_,
         expected_count: b.expected_count,
     };
-    let actor = u.actor();
-    let summary = st
-        .db(move |s| match s.review(&actor, &req) {
-            Ok(sum) => Ok(Ok(sum)),
-            // Queue changed since the client counted, finalized period, over-long note …
-            Err(StoreError::Refused(m)) => Ok(Err(ApiError::new(StatusCode::CONFLICT, m))),
-            Err(e) => Err(e.into()),
-        })
-        .await??;
-    Ok(Json(json!(summary)))
+    // A refusal (queue changed since the client counted, finalized period, over-long note …)
+    // is a conflict.
+    match review_act(&st, u.actor(), req).await? {
+        Ok(summary) => Ok(Json(json!(summary))),
+        Err(m) => Err(ApiError::new(StatusCode::CONFLICT, m)),
+    }
 }
 
 /// `POST /api/v1/review/approve`.

@@ -1,44 +1,22 @@
 //! The charges browser (SPEC §12.3): filters, sorting, 50 per page, the exact sum of all matches,
-//! the streamed CSV export of the whole filtered set, and the charge detail page.
+//! the streamed CSV export of the whole filtered set, and the charge detail page. Filters and
+//! pages come from [`crate::services::charges`], as in the API.
 
 use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::services::charges::{browse, filter_of, reason_options, FILTER_KEYS};
 use crate::state::AppState;
 use crate::view::{page_of, pager, param, query_string, PageCtx};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use ocb_store::{BrowseFilter, BrowseRow, ChargeFilter, SortKey, StatusFilter};
+use ocb_store::{BrowseRow, SortKey, Unattributed};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 const PER_PAGE: u64 = 50;
-const FILTER_KEYS: [&str; 10] = [
-    "period", "source", "pi", "project", "fund_org", "status", "reason", "q", "import", "sort",
-];
-
-/// The filters of a query; `period` defaults to the selected one (`all` = every period).
-pub fn filter_of(q: &HashMap<String, String>, selected: Option<&str>) -> BrowseFilter {
-    let period = match param(q, "period").as_deref() {
-        Some("all") => None,
-        Some(p) => Some(p.to_string()),
-        None => selected.map(str::to_string),
-    };
-    BrowseFilter {
-        base: ChargeFilter {
-            period,
-            source: param(q, "source"),
-            reason: param(q, "reason"),
-            pi_email: param(q, "pi"),
-            project_id: param(q, "project"),
-            search: param(q, "q"),
-        },
-        fund_org: param(q, "fund_org"),
-        status: StatusFilter::parse(param(q, "status").as_deref().unwrap_or("")),
-        import_id: param(q, "import").and_then(|v| v.parse().ok()),
-    }
-}
 
 fn sort_of(q: &HashMap<String, String>) -> (SortKey, bool) {
     let key = SortKey::parse(param(q, "sort").as_deref().unwrap_or(""));
@@ -50,14 +28,84 @@ fn sort_of(q: &HashMap<String, String>) -> (SortKey, bool) {
     (key, desc)
 }
 
-/// A browser row for templates.
-pub fn row(ctx: &PageCtx, r: &BrowseRow) -> Value {
-    json!({
-        "id": r.id, "period": r.period, "source": r.source, "pi_email": r.pi_email, "project_id": r.project_id,
-        "fund_org": r.fund_org, "service_name": r.service_name, "resource_id": r.resource_id,
-        "resource_name": r.resource_name, "date": r.charge_period_start.as_deref().map(|d| d.get(..10).unwrap_or(d)),
-        "billed": ctx.money(r.billed_cost), "status": r.status, "reasons": r.reasons,
-    })
+/// A charge row of the browser, the review queue and the PI, project and import pages.
+#[derive(Debug, Serialize)]
+pub struct ChargeRowView {
+    id: i64,
+    period: String,
+    source: String,
+    pi_email: Option<String>,
+    project_id: Option<String>,
+    fund_org: Option<String>,
+    service_name: Option<String>,
+    resource_id: Option<String>,
+    resource_name: Option<String>,
+    /// The charge date (`YYYY-MM-DD`).
+    date: Option<String>,
+    /// Money, formatted.
+    billed: String,
+    status: String,
+    reasons: Vec<String>,
+}
+
+impl ChargeRowView {
+    /// The row of a browser match.
+    pub fn new(ctx: &PageCtx, r: &BrowseRow) -> Self {
+        Self {
+            id: r.id,
+            period: r.period.clone(),
+            source: r.source.clone(),
+            pi_email: r.pi_email.clone(),
+            project_id: r.project_id.clone(),
+            fund_org: r.fund_org.clone(),
+            service_name: r.service_name.clone(),
+            resource_id: r.resource_id.clone(),
+            resource_name: r.resource_name.clone(),
+            date: r
+                .charge_period_start
+                .as_deref()
+                .map(|d| d.get(..10).unwrap_or(d).to_string()),
+            billed: ctx.money(r.billed_cost),
+            status: r.status.clone(),
+            reasons: r.reasons.clone(),
+        }
+    }
+}
+
+/// The filters as the form shows them.
+#[derive(Debug, Serialize)]
+struct FilterView {
+    /// A period, or `all`.
+    period: String,
+    source: Option<String>,
+    pi: Option<String>,
+    project: Option<String>,
+    fund_org: Option<String>,
+    status: String,
+    reason: Option<String>,
+    q: Option<String>,
+    import: Option<i64>,
+    without: Option<&'static str>,
+}
+
+/// `/charges`.
+#[derive(Debug, Serialize)]
+struct ChargesPage {
+    title: &'static str,
+    rows: Vec<ChargeRowView>,
+    count: u64,
+    sum: String,
+    pager: Value,
+    query: String,
+    query_no_sort: String,
+    sort: String,
+    dir: &'static str,
+    f: FilterView,
+    sources: Vec<String>,
+    /// The Reason filter's options. Not named `reasons`: the template imports the `reasons`
+    /// macro, which would shadow a variable of that name, and the select then listed the
+    /// macro's attributes (`name`, `arguments`, `caller`) instead (issue 16, item 14).
+    reason_options: Vec<String>,
 }
 
 pub async fn list(
@@ -67,55 +115,48 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let st2 = st.clone();
     st.page(u, "charges.html", "charges", move |s, ctx| {
+        let cache = &st2.charts.browse;
         let f = filter_of(&q, ctx.period.as_deref());
         let (sort, desc) = sort_of(&q);
         let page = page_of(&q);
-        let (result, reasons) = browse(s, &st2, &f, sort, desc, (page - 1) * PER_PAGE)?;
-        let keep: Vec<(&str, Option<&str>)> = FILTER_KEYS.iter().map(|k| (*k, q.get(*k).map(String::as_str))).collect();
+        let result = browse(s, cache, &f, sort, desc, (page - 1) * PER_PAGE, PER_PAGE)?;
+        let keep: Vec<(&str, Option<&str>)> = FILTER_KEYS
+            .iter()
+            .map(|k| (*k, q.get(*k).map(String::as_str)))
+            .collect();
         let mut keep_no_sort = keep.clone();
         keep_no_sort.retain(|(k, _)| *k != "sort");
-        let sources: Vec<String> = s.source_names()?;
-        Ok(json!({
-            "title": "Charges",
-            "rows": result.rows.iter().map(|r| row(ctx, r)).collect::<Vec<_>>(),
-            "count": result.total_count,
-            "sum": ctx.money(result.total_billed),
-            "pager": pager(page, PER_PAGE, result.total_count),
-            "query": query_string(&keep),
-            "query_no_sort": query_string(&keep_no_sort),
-            "sort": q.get("sort").cloned().unwrap_or_else(|| "billed".into()),
-            "dir": if desc { "desc" } else { "asc" },
-            "f": {
-                "period": f.base.period.clone().unwrap_or_else(|| "all".into()), "source": f.base.source, "pi": f.base.pi_email,
-                "project": f.base.project_id, "fund_org": f.fund_org, "status": q.get("status").cloned().unwrap_or_default(),
-                "reason": f.base.reason, "q": f.base.search, "import": f.import_id,
+        Ok(ChargesPage {
+            title: "Charges",
+            rows: result
+                .rows
+                .iter()
+                .map(|r| ChargeRowView::new(ctx, r))
+                .collect(),
+            count: result.total_count,
+            sum: ctx.money(result.total_billed),
+            pager: pager(page, PER_PAGE, result.total_count),
+            query: query_string(&keep),
+            query_no_sort: query_string(&keep_no_sort),
+            sort: q.get("sort").cloned().unwrap_or_else(|| "billed".into()),
+            dir: if desc { "desc" } else { "asc" },
+            reason_options: reason_options(s, cache, f.base.period.as_deref())?,
+            f: FilterView {
+                period: f.base.period.unwrap_or_else(|| "all".into()),
+                source: f.base.source,
+                pi: f.base.pi_email,
+                project: f.base.project_id,
+                fund_org: f.fund_org,
+                status: q.get("status").cloned().unwrap_or_default(),
+                reason: f.base.reason,
+                q: f.base.search,
+                import: f.import_id,
+                without: f.without.map(Unattributed::as_str),
             },
-            "sources": sources,
-            "reasons": reasons,
-        }))
+            sources: s.source_names()?,
+        })
     })
     .await
-}
-
-/// One page of the browser and the queue's reasons: from the period's in-memory index when the
-/// filter is for one period (see [`crate::browse_cache`]), else from SQLite.
-pub fn browse(
-    s: &ocb_store::Store,
-    st: &AppState,
-    f: &BrowseFilter,
-    sort: SortKey,
-    desc: bool,
-    offset: u64,
-) -> Result<(ocb_store::BrowsePage, Vec<String>), AppError> {
-    if let Some(period) = f.base.period.as_deref() {
-        if let Some(idx) = st.charts.browse.index(s, period)? {
-            if let Some(page) = s.browse_indexed(&idx, f, sort, desc, offset, PER_PAGE)? {
-                return Ok((page, idx.figures()?.queue_reasons.clone()));
-            }
-        }
-    }
-    let page = s.browse_charges(f, sort, desc, offset, PER_PAGE)?;
-    Ok((page, s.queue_reasons(f.base.period.as_deref())?))
 }
 
 fn cell(v: &Option<String>) -> String {
@@ -341,7 +382,11 @@ pub async fn detail(
             "tags": pretty(get("tags")),
             "tags_raw": get("tags_raw"),
             "extra": pretty(get("extra")),
-            "history": s.charge_history(id)?,
+            // Details as readable key/value lines (issue 16, item 14), not raw JSON.
+            "history": s.charge_history(id)?.into_iter().map(|e| json!({
+                "time": e.time, "kind": e.kind, "import_id": e.import_id, "filename": e.filename,
+                "actor": e.actor, "channel": e.channel, "details": crate::details::fields(&e.details),
+            })).collect::<Vec<_>>(),
             "can_review": ctx.can_review(),
             "in_queue": !removed && state == "pending",
             "rejected": !removed && state == "rejected",

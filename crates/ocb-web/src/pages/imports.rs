@@ -105,7 +105,7 @@ pub async fn detail(
             "errors": d.errors.iter().take(100).collect::<Vec<_>>(),
             "has_errors_csv": d.errors_path.is_some(),
             "has_rejects": d.rejects_path.is_some(),
-            "removed": removed.rows.iter().map(|r| super::charges::row(ctx, r)).collect::<Vec<_>>(),
+            "removed": removed.rows.iter().map(|r| super::charges::ChargeRowView::new(ctx, r)).collect::<Vec<_>>(),
         }))
     })
     .await

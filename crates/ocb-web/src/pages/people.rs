@@ -41,7 +41,7 @@ fn charges_of(s: &Store, ctx: &PageCtx, base: ChargeFilter) -> Result<Value, App
     };
     let page = s.browse_charges(&f, SortKey::Billed, true, 0, 100)?;
     Ok(json!({
-        "rows": page.rows.iter().map(|r| super::charges::row(ctx, r)).collect::<Vec<_>>(),
+        "rows": page.rows.iter().map(|r| super::charges::ChargeRowView::new(ctx, r)).collect::<Vec<_>>(),
         "count": page.total_count, "sum": ctx.money(page.total_billed),
     }))
 }

@@ -2,9 +2,14 @@
 //! on approval, an attribution override), selected, by filter (with the count check), the whole
 //! period, restore; and the review log. Every action goes through `Store::review`.
 
+use super::charges::ChargeRowView;
 use crate::auth::{Reviewer, Viewer};
 use crate::error::AppError;
 use crate::security::CurrentUser;
+use crate::services::charges::{browse, reason_options};
+use crate::services::review::{
+    act, check_override, pending_by_period, queue_filter, PendingPeriod,
+};
 use crate::state::AppState;
 use crate::view::{page_of, pager, param, query_string};
 use axum::body::Bytes;
@@ -15,20 +20,40 @@ use ocb_store::{
     BrowseFilter, ChargeFilter, Override, ReviewAction, ReviewLogFilter, ReviewRequest,
     ReviewScope, SortKey, StatusFilter,
 };
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 
 const PER_PAGE: u64 = 50;
 
-fn queue_filter(q: &HashMap<String, String>, selected: Option<&str>) -> ChargeFilter {
-    ChargeFilter {
-        period: param(q, "period").or_else(|| selected.map(str::to_string)),
-        source: param(q, "source"),
-        reason: param(q, "reason"),
-        pi_email: param(q, "pi"),
-        project_id: param(q, "project"),
-        search: param(q, "q"),
-    }
+/// The queue filters as the form shows them.
+#[derive(Debug, Serialize)]
+struct QueueFilterView {
+    period: Option<String>,
+    source: Option<String>,
+    reason: Option<String>,
+    pi: Option<String>,
+    project: Option<String>,
+    q: Option<String>,
+}
+
+/// `/review`.
+#[derive(Debug, Serialize)]
+struct ReviewPage {
+    title: &'static str,
+    rows: Vec<ChargeRowView>,
+    count: u64,
+    sum: String,
+    pager: serde_json::Value,
+    query: String,
+    f: QueueFilterView,
+    /// See `ChargesPage::reason_options` in [`super::charges`] for why not `reasons`.
+    reason_options: Vec<String>,
+    sources: Vec<String>,
+    can_review: bool,
+    /// Queues of the other periods that can still be reviewed, so an empty page never hides
+    /// work waiting elsewhere (the sidebar badge counts them all).
+    elsewhere: Vec<PendingPeriod>,
 }
 
 pub async fn queue(
@@ -38,27 +63,52 @@ pub async fn queue(
 ) -> Result<Response, AppError> {
     let st2 = st.clone();
     st.page(u, "review.html", "review", move |s, ctx| {
+        let cache = &st2.charts.browse;
         let base = queue_filter(&q, ctx.period.as_deref());
-        let f = BrowseFilter { base: base.clone(), status: StatusFilter::Flagged, ..Default::default() };
+        let f = BrowseFilter {
+            base: base.clone(),
+            status: StatusFilter::Flagged,
+            ..Default::default()
+        };
         let page = page_of(&q);
-        let (result, reasons) = super::charges::browse(s, &st2, &f, SortKey::Billed, true, (page - 1) * PER_PAGE)?;
+        let offset = (page - 1) * PER_PAGE;
+        let result = browse(s, cache, &f, SortKey::Billed, true, offset, PER_PAGE)?;
         let keep = [
-            ("period", base.period.as_deref()), ("source", base.source.as_deref()), ("reason", base.reason.as_deref()),
-            ("pi", base.pi_email.as_deref()), ("project", base.project_id.as_deref()), ("q", base.search.as_deref()),
+            ("period", base.period.as_deref()),
+            ("source", base.source.as_deref()),
+            ("reason", base.reason.as_deref()),
+            ("pi", base.pi_email.as_deref()),
+            ("project", base.project_id.as_deref()),
+            ("q", base.search.as_deref()),
         ];
-        let sources: Vec<String> = s.source_names()?;
-        Ok(json!({
-            "title": "Review",
-            "rows": result.rows.iter().map(|r| super::charges::row(ctx, r)).collect::<Vec<_>>(),
-            "count": result.total_count,
-            "sum": ctx.money(result.total_billed),
-            "pager": pager(page, PER_PAGE, result.total_count),
-            "query": query_string(&keep),
-            "f": {"period": base.period, "source": base.source, "reason": base.reason, "pi": base.pi_email, "project": base.project_id, "q": base.search},
-            "reasons": reasons,
-            "sources": sources,
-            "can_review": ctx.can_review(),
-        }))
+        let elsewhere = pending_by_period(s, cache)?
+            .into_iter()
+            .filter(|p| base.period.as_deref() != Some(p.period.as_str()))
+            .collect();
+        Ok(ReviewPage {
+            title: "Review",
+            rows: result
+                .rows
+                .iter()
+                .map(|r| ChargeRowView::new(ctx, r))
+                .collect(),
+            count: result.total_count,
+            sum: ctx.money(result.total_billed),
+            pager: pager(page, PER_PAGE, result.total_count),
+            query: query_string(&keep),
+            reason_options: reason_options(s, cache, base.period.as_deref())?,
+            sources: s.source_names()?,
+            can_review: ctx.can_review(),
+            elsewhere,
+            f: QueueFilterView {
+                period: base.period,
+                source: base.source,
+                reason: base.reason,
+                pi: base.pi_email,
+                project: base.project_id,
+                q: base.search,
+            },
+        })
     })
     .await
 }
@@ -116,14 +166,7 @@ async fn run(
         ReviewAction::Reject => "Rejected",
         ReviewAction::Restore => "Restored",
     };
-    let summary = st
-        .db(move |s| match s.review(&actor, &req) {
-            Ok(sum) => Ok(Ok(sum)),
-            Err(ocb_store::StoreError::Refused(m)) => Ok(Err(m)),
-            Err(e) => Err(e.into()),
-        })
-        .await?;
-    let sum = match summary {
+    let sum = match act(st, actor, req).await? {
         Ok(s) => s,
         Err(m) => return Ok(("error", m, 0)),
     };
@@ -176,11 +219,7 @@ async fn respond(
             } else {
                 msg
             };
-            Html(format!(
-                "<div class=\"flash flash-{level}\" role=\"alert\">{}</div>",
-                crate::error::escape(&msg)
-            ))
-            .into_response()
+            Html(crate::error::flash_fragment(level, &msg)).into_response()
         }
         Ok((level, msg, _)) => st.flash_redirect(u, level, msg, to).await,
     }
@@ -211,7 +250,7 @@ pub async fn approve(
     let p = pairs(&body);
     let to = back(&p);
     // Fund/org overrides are checked against the patterns in effect (database override, §4.5).
-    let rules = super::settings::effective_rules(&st).await;
+    let rules = crate::services::settings::effective_rules(&st).await;
     let out = match rules
         .and_then(|r| single_id(&p).and_then(|id| override_of(&r, &p).map(|o| (id, o))))
     {
@@ -242,20 +281,7 @@ fn override_of(
     if o.pi_email.is_none() && o.project_id.is_none() && o.fund_org.is_none() {
         return Ok(None);
     }
-    if let Some(e) = &o.pi_email {
-        if !ocb_core::attribution::is_valid_email(e) {
-            return Err(AppError::bad_request(format!(
-                "'{e}' is not a valid email address."
-            )));
-        }
-    }
-    if let Some(f) = &o.fund_org {
-        if !rules.fund_org_ok(f) {
-            return Err(AppError::bad_request(format!(
-                "Fund/org '{f}' does not match the fund/org patterns."
-            )));
-        }
-    }
+    check_override(rules, &o).map_err(|e| AppError::bad_request(e.message))?;
     Ok(Some(o))
 }
 

@@ -6,28 +6,16 @@
 use crate::auth::Admin;
 use crate::error::AppError;
 use crate::security::{form_field, CurrentUser};
+use crate::services::settings::effective;
 use crate::state::AppState;
 use crate::view::PageCtx;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ocb_core::flags::ReviewRules;
-use ocb_core::review_settings::{parse_lines, EffectiveReview, LineError, Origin, PatternKind};
+use ocb_core::review_settings::{parse_lines, LineError, Origin, PatternKind};
 use ocb_store::Store;
 use serde_json::{json, Value};
-
-/// The review settings in effect (database override, else config file; SPEC §4.5).
-pub(crate) fn effective(st: &AppState, s: &Store) -> Result<EffectiveReview, AppError> {
-    let r = &st.config.review;
-    Ok(s.effective_review(&r.flag_patterns, &r.fund_org_patterns, &r.rules)?)
-}
-
-/// The compiled effective rules, for handlers that validate a fund/org.
-pub(crate) async fn effective_rules(st: &AppState) -> Result<ReviewRules, AppError> {
-    let st2 = st.clone();
-    st.db(move |s| Ok(effective(&st2, s)?.rules)).await
-}
 
 fn field_name(kind: PatternKind) -> &'static str {
     match kind {

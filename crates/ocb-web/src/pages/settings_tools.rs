@@ -4,10 +4,10 @@
 //!
 //! Both take an optional `period`; empty means every period that is not finalized.
 
-use super::settings::effective;
 use crate::auth::Admin;
 use crate::error::AppError;
 use crate::security::form_field;
+use crate::services::settings::effective;
 use crate::state::AppState;
 use crate::view::{param, parse_period};
 use axum::body::Bytes;
