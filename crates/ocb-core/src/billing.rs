@@ -57,6 +57,10 @@ pub struct BillableCharge {
     pub end_date: Option<NaiveDate>,
     /// Last date for late charges (lifecycle).
     pub reconciliation_end: Option<NaiveDate>,
+    /// A subsidy fund's payment for part of another charge of the same PI and project (tag
+    /// `charge_type` = `subsidy`, INTEGRATIONS.md §2.5): billed to the subsidy's fund/org in the
+    /// journal, while the PI's statement shows that part as the discount of the usage charge.
+    pub subsidy_payment: bool,
 }
 
 impl BillableCharge {
@@ -187,16 +191,16 @@ type LineKey<'a> = (
 
 /// Groups billable charges into billing lines, ordered by (PI, project, fund/org, source,
 /// service, account) with absent values first and text in byte order.
-pub fn billing_lines(
-    charges: &[BillableCharge],
-    accounts: &AccountRules,
+pub fn billing_lines<'a>(
+    charges: impl IntoIterator<Item = &'a BillableCharge>,
+    accounts: &'a AccountRules,
     rounding: Rounding,
 ) -> Vec<BillingLine> {
-    let mut index: HashMap<LineKey<'_>, usize> = HashMap::new();
-    let mut lines: Vec<(LineKey<'_>, BillingLine)> = Vec::new();
+    let mut index: HashMap<LineKey<'a>, usize> = HashMap::new();
+    let mut lines: Vec<(LineKey<'a>, BillingLine)> = Vec::new();
     for c in charges {
         let account = accounts.debit_account(c.account_code.as_deref(), &c.source);
-        let key: LineKey<'_> = (
+        let key: LineKey<'a> = (
             c.pi_email.as_deref(),
             c.project_id.as_deref(),
             c.fund_org.as_deref(),

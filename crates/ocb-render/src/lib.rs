@@ -28,7 +28,7 @@
 //! |---|---|
 //! | `schema_version` | int, `1` |
 //! | `is_draft`, `is_stale` | bool |
-//! | `statement_id`, `reference` | int, string (`{period}-{id}`) |
+//! | `statement_id`, `reference` | int, string (`YYYYMM-NNNNN`, e.g. `202501-00042`) |
 //! | `period`, `period_label`, `period_start`, `period_end` | string |
 //! | `organization_name`, `currency` | string |
 //! | `contact_email` | string or null (null: no contact sentence) |
@@ -46,7 +46,7 @@
 //! | `charges[]` | `{charge_id, date, charge_period_start, charge_period_end, resource_id, resource_name, resource_label, service, fund_org, source, list, discount, amount, list_is_fallback}` |
 //! | `lifecycle` | null or `{level, end_date, reconciliation_end, days_remaining, message}` |
 //! | `footnotes` | list of string |
-//! | `charge_table` | added by the renderer (not stored): the default template's charge details worked out in Rust, see [`CHARGE_TABLE`] |
+//! | `charge_table` | added by the renderer (not stored): the default template's charge details worked out in Rust, see [`CHARGE_TABLE`]; the renderer draws the one-line rows the template marks |
 //!
 //! # Example
 //!
@@ -59,6 +59,7 @@
 //! ```
 
 mod charge_table;
+mod detail_rows;
 mod error;
 mod fonts;
 mod world;
@@ -136,16 +137,27 @@ impl Renderer {
     /// Renders one statement. `data` is the template data object of SPEC 8.10 (schema_version 1),
     /// exposed to the template as the virtual file `/data.json` (`#let data = json("/data.json")`).
     pub fn render_pdf(&self, data: &serde_json::Value) -> Result<Vec<u8>> {
-        let world = self.shared.world(Bytes::new(self.data_json(data)?));
-        let document = typst::compile::<PagedDocument>(&world)
+        let table = self.charge_table(data);
+        let world = self
+            .shared
+            .world(Bytes::new(data_json(data, table.as_ref())?));
+        let mut document = typst::compile::<PagedDocument>(&world)
             .output
             .map_err(|errors| {
                 RenderError::Template(errors.iter().map(|d| world.locate(d)).collect())
             })?;
+        if let (Some(table), Some(advances)) = (&table, &self.advances) {
+            document = detail_rows::paint(document, table, advances).map_err(RenderError::Pdf)?;
+        }
         let options = PdfOptions {
             ident: str_field(data, "reference")
                 .map_or(Smart::Auto, |r| Smart::Custom(r.to_owned())),
             timestamp: str_field(data, "generated_at_utc").and_then(utc_timestamp),
+            // Untagged, as the Python project's WeasyPrint statements are: the structure tree
+            // (one element per table cell, stored outside object streams) was two thirds of a
+            // long statement's bytes, 3.5-4x the Python PDF for the same statement (issue 16,
+            // item 10; measurements in BENCHMARKS.md).
+            tagged: false,
             ..PdfOptions::default()
         };
         let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
@@ -158,27 +170,15 @@ impl Renderer {
         Ok(pdf)
     }
 
-    /// `/data.json`: the data object as given, plus the `charge_table` field worked out for the
-    /// default template (unless `data` already has that field, or is not understood).
-    fn data_json(&self, data: &serde_json::Value) -> Result<Vec<u8>> {
-        let mut json = serde_json::to_vec(data)?;
-        let table = match (data.as_object(), &self.advances) {
+    /// The default template's charge details worked out for `data`, unless `data` already has a
+    /// `charge_table` field or is not understood.
+    fn charge_table(&self, data: &serde_json::Value) -> Option<charge_table::ChargeTable> {
+        match (data.as_object(), &self.advances) {
             (Some(object), Some(advances)) if !object.contains_key(CHARGE_TABLE) => {
                 charge_table::build(data, advances)
             }
             _ => None,
-        };
-        if let Some(table) = table {
-            // `json` is an object, so it ends with `}`: insert the field before it.
-            json.pop();
-            if json.len() > 1 {
-                json.push(b',');
-            }
-            json.extend_from_slice(b"\"charge_table\":");
-            serde_json::to_writer(&mut json, &table)?;
-            json.push(b'}');
         }
-        Ok(json)
     }
 
     /// Where the template came from (`embedded statement.typ` or its path), for messages.
@@ -203,6 +203,26 @@ pub fn on_render_threads(workers: usize, job: impl Fn() + Sync) -> std::io::Resu
         .map_err(std::io::Error::other)?;
     pool.broadcast(|_| job());
     Ok(())
+}
+
+/// `/data.json`: the data object as given, plus the `charge_table` field when there is one.
+fn data_json(
+    data: &serde_json::Value,
+    table: Option<&charge_table::ChargeTable>,
+) -> Result<Vec<u8>> {
+    let mut json = serde_json::to_vec(data)?;
+    if let Some(table) = table {
+        // `json` is an object (the table is only built for one), so it ends with `}`: insert the
+        // field before it.
+        json.pop();
+        if json.len() > 1 {
+            json.push(b',');
+        }
+        json.extend_from_slice(b"\"charge_table\":");
+        serde_json::to_writer(&mut json, &table.to_json())?;
+        json.push(b'}');
+    }
+    Ok(json)
 }
 
 fn str_field<'a>(data: &'a serde_json::Value, key: &str) -> Option<&'a str> {

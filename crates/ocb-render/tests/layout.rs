@@ -232,7 +232,10 @@ fn charge_values_line_up_under_their_column_headers() {
             .unwrap();
         let mut rows_checked = 0;
         for (_, words) in all_page_words(&pdf) {
-            let resource = words.iter().position(|w| w.text == "Resource").unwrap();
+            // The closing may stand on a page of its own, without details.
+            let Some(resource) = words.iter().position(|w| w.text == "Resource") else {
+                continue;
+            };
             let y = words[resource].y_min;
             let header: Vec<&Word> = words.iter().filter(|w| (w.y_min - y).abs() < 0.5).collect();
             let names: Vec<&str> = header.iter().map(|w| w.text.as_str()).collect();
@@ -285,11 +288,11 @@ fn charge_values_line_up_under_their_column_headers() {
     }
 }
 
-/// The renderer's `charge_table` and the template's own computation lay the table out the same
-/// way: same words, same places (the renderer reads the advance widths from the font, the
-/// template from a table rounded to 4 decimals, so positions may differ by a hundredth of a point).
+/// The rows the renderer draws (`charge_table` with row markers) show the same words as the rows
+/// Typst lays out itself (`charge_table` null: an ordinary table with automatic columns): nothing
+/// is lost, added or changed by drawing them outside Typst.
 #[test]
-fn renderer_and_template_lay_the_charge_details_out_alike() {
+fn rows_drawn_by_the_renderer_read_like_rows_laid_out_by_typst() {
     if !have_poppler() {
         return;
     }
@@ -311,17 +314,22 @@ fn renderer_and_template_lay_the_charge_details_out_alike() {
                 charge["service"] = serde_json::json!("Azure Virtual Machines Premium SSD v2");
             }
         }
-        let pages =
-            |path| all_page_words(&renderer.render_pdf(&with_path(data.clone(), path)).unwrap());
-        let (ours, theirs) = (pages(Path::Renderer), pages(Path::Template));
-        assert_eq!(ours.len(), theirs.len(), "{paper}, {fund_groups}: pages");
-        for ((_, a), (_, b)) in ours.iter().zip(&theirs) {
-            let texts = |w: &[Word]| w.iter().map(|w| w.text.clone()).collect::<Vec<_>>();
-            assert_eq!(texts(a), texts(b), "{paper}, {fund_groups}");
-            for (x, y) in a.iter().zip(b) {
-                let off = (x.x_min - y.x_min).abs().max((x.y_min - y.y_min).abs());
-                assert!(off < 0.05, "{paper}, {fund_groups}: {x:?} vs {y:?}");
-            }
-        }
+        // Distinct words: the two ways may break pages differently, which repeats the header and
+        // footer a different number of times.
+        let words = |path| {
+            all_page_words(&renderer.render_pdf(&with_path(data.clone(), path)).unwrap())
+                .into_iter()
+                .flat_map(|(_, w)| w)
+                .map(|w| w.text)
+                .filter(|w| w.parse::<usize>().is_err())
+                .collect::<std::collections::BTreeSet<String>>()
+        };
+        let (ours, theirs) = (words(Path::Renderer), words(Path::Template));
+        assert!(
+            ours == theirs,
+            "{paper}, {fund_groups}: only drawn {:?}, only laid out {:?}",
+            ours.difference(&theirs).collect::<Vec<_>>(),
+            theirs.difference(&ours).collect::<Vec<_>>()
+        );
     }
 }

@@ -47,7 +47,7 @@ fn fixture_statement_shows_every_fact_of_the_documented_example() {
             "zorp.blinkman@example.edu",
             "genomics-sequencing",
             "12345-678",
-            "2025-01-42",
+            "202501-00042",
             "2025-02-03",
             "$2,720.00",
             "-$412.25 (15%)",

@@ -159,7 +159,7 @@ fn the_minimal_override_in_the_docs_renders() {
     let text = text(&renderer.render_pdf(&common::fixture()).unwrap());
     for expected in [
         "Example University",
-        "2025-01-42",
+        "202501-00042",
         "DRAFT",
         "genomics-sequencing",
         "Amount due",
@@ -167,4 +167,37 @@ fn the_minimal_override_in_the_docs_renders() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+}
+
+/// The renderer draws the charge rows a template marks (`metadata((ocb-charge-row: i))`, see
+/// docs/statement-template.md); a marker for a row it did not work out as a one-line row would
+/// leave a blank row, so it is an error instead. A marker for an existing one-line row is drawn.
+#[test]
+fn a_row_marker_is_drawn_and_one_naming_no_row_is_an_error() {
+    let marks = |index: &str| {
+        format!(
+            "#let data = json(\"/data.json\")\n#set text(font: \"DejaVu Sans\")\nDetails:\n#metadata((ocb-charge-row: {index}))\n"
+        )
+    };
+    let dir = templates_dir(Some(&marks("99")));
+    let (err, shown) = render_error(dir.path());
+    assert!(matches!(err, RenderError::Pdf(_)), "{err:?}");
+    assert!(shown.contains("ocb-charge-row"), "{shown}");
+    let dir = templates_dir(Some(&marks("\"x\"")));
+    let (_, shown) = render_error(dir.path());
+    assert!(shown.contains("names no one-line row"), "{shown}");
+
+    if !have_poppler() {
+        return;
+    }
+    let dir = templates_dir(Some(&marks("0")));
+    let renderer = Renderer::new(Some(dir.path())).unwrap();
+    let text = text(&renderer.render_pdf(&statement(&Spec::default())).unwrap());
+    // Row 0 of the generated statement: its date, resource and amount, on one line.
+    let line = text
+        .lines()
+        .find(|l| l.contains("node-00000"))
+        .unwrap_or("");
+    assert!(line.contains("2025-01-01"), "{text}");
+    assert!(line.contains("$10.00"), "{text}");
 }

@@ -11,8 +11,8 @@ use ocb_core::billing::{billing_lines, BillableCharge};
 use ocb_core::exact::ExactSum;
 use ocb_core::period::{Period, PeriodStatus};
 use ocb_core::statement::{
-    content_hash, pdf_file_names, statements_from_lines, template_data, DataSettings,
-    StatementFigures, StatementMeta,
+    content_hash, pdf_file_names, statement_charges, statements_from_lines, template_data,
+    DataSettings, StatementFigures, StatementMeta,
 };
 use ocb_core::Decimal;
 use ocb_render::Renderer;
@@ -22,7 +22,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// Options of `generate`.
@@ -126,10 +126,63 @@ struct Planned<'a> {
     figures: StatementFigures,
     charges: Vec<&'a BillableCharge>,
     pi_name: Option<String>,
-    data: Value,
+    /// The template data as stored (JSON text), set by the worker that renders the statement. The
+    /// data object is built there and dropped after rendering: a long statement's object is a few
+    /// hundred KiB as a `Value`, and holding all of a run's at once was most of the run's peak
+    /// memory (issue 16, item 10).
+    data: OnceLock<String>,
     hash: String,
     filename: String,
     status: &'static str,
+}
+
+/// The strings of the data settings that are the same for every statement of a run.
+struct RunStrings {
+    organization_name: String,
+    generated_at: String,
+    generated_at_utc: String,
+    statement_date: String,
+}
+
+impl RunStrings {
+    fn new(config: &Config, now: DateTime<Utc>) -> RunStrings {
+        RunStrings {
+            organization_name: config
+                .email
+                .as_ref()
+                .map_or("Research Computing", |e| e.from_name.as_str())
+                .to_owned(),
+            generated_at: display_time(config, now),
+            generated_at_utc: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            statement_date: local_format(config, now, "%Y-%m-%d"),
+        }
+    }
+
+    fn settings<'a>(&'a self, config: &'a Config) -> DataSettings<'a> {
+        DataSettings {
+            currency: &config.currency,
+            rounding: config.rounding,
+            organization_name: &self.organization_name,
+            contact_email: contact_email(config),
+            paper: config.statements.paper.as_str(),
+            generated_at: &self.generated_at,
+            generated_at_utc: &self.generated_at_utc,
+            statement_date: &self.statement_date,
+        }
+    }
+}
+
+impl Planned<'_> {
+    /// The statement's template data object (SPEC §8.10).
+    fn template_data(&self, period: Period, kind: &str, settings: &DataSettings<'_>) -> Value {
+        let meta = StatementMeta {
+            statement_id: self.id,
+            is_draft: kind == "draft",
+            is_stale: false,
+            pi_name: self.pi_name.as_deref(),
+        };
+        template_data(period, &self.figures, &self.charges, &meta, settings)
+    }
 }
 
 /// The first non-empty `pi_name` tag of each PI's charges (by charge id).
@@ -145,7 +198,6 @@ fn pi_names(charges: &[BillableCharge]) -> HashMap<&str, &str> {
     names
 }
 
-#[allow(clippy::too_many_arguments)]
 fn plan<'a>(
     config: &Config,
     period: Period,
@@ -153,9 +205,12 @@ fn plan<'a>(
     charges: &'a [BillableCharge],
     existing: &HashMap<(String, String), (i64, String, String)>,
     mut next_id: i64,
-    now: DateTime<Utc>,
 ) -> (Vec<Planned<'a>>, usize) {
-    let lines = billing_lines(charges, &account_rules(config), config.rounding);
+    let lines = billing_lines(
+        statement_charges(charges),
+        &account_rules(config),
+        config.rounding,
+    );
     let (figures, orphans) = statements_from_lines(&lines);
     let by_id: HashMap<i64, &BillableCharge> = charges.iter().map(|c| (c.id, c)).collect();
     let names = pi_names(charges);
@@ -164,23 +219,6 @@ fn plan<'a>(
         .map(|f| (f.pi_email.as_str(), f.project.as_str()))
         .collect();
     let filenames = pdf_file_names(&period.to_string(), &pairs);
-    let org = config
-        .email
-        .as_ref()
-        .map_or("Research Computing", |e| e.from_name.as_str());
-    let generated_at = display_time(config, now);
-    let generated_at_utc = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let statement_date = local_format(config, now, "%Y-%m-%d");
-    let settings = DataSettings {
-        currency: &config.currency,
-        rounding: config.rounding,
-        organization_name: org,
-        contact_email: contact_email(config),
-        paper: config.statements.paper.as_str(),
-        generated_at: &generated_at,
-        generated_at_utc: &generated_at_utc,
-        statement_date: &statement_date,
-    };
     let planned = figures
         .into_iter()
         .zip(filenames)
@@ -199,13 +237,6 @@ fn plan<'a>(
                 .filter_map(|id| by_id.get(id).copied())
                 .collect();
             let pi_name = names.get(f.pi_email.as_str()).map(|n| n.to_string());
-            let meta = StatementMeta {
-                statement_id: id,
-                is_draft: kind == "draft",
-                is_stale: false,
-                pi_name: pi_name.as_deref(),
-            };
-            let data = template_data(period, &f, &stmt_charges, &meta, &settings);
             let hash = content_hash(&period.to_string(), &f, &stmt_charges, config.rounding);
             let status = match status {
                 None => "new",
@@ -217,7 +248,7 @@ fn plan<'a>(
                 figures: f,
                 charges: stmt_charges,
                 pi_name,
-                data,
+                data: OnceLock::new(),
                 hash,
                 filename,
                 status,
@@ -227,10 +258,18 @@ fn plan<'a>(
     (planned, orphans.len())
 }
 
+/// What every statement of a run shares.
+struct RunContext<'a> {
+    period: Period,
+    kind: &'static str,
+    settings: DataSettings<'a>,
+}
+
 /// Renders every job into `dir` with `workers` threads; the first failure stops the others.
 fn render_all(
     renderer: &Renderer,
     jobs: &[Planned<'_>],
+    run: &RunContext<'_>,
     dir: &RenderDir,
     workers: usize,
     progress: &dyn Progress,
@@ -245,8 +284,9 @@ fn render_all(
             break;
         }
         let job = &jobs[i];
+        let data = job.template_data(run.period, run.kind, &run.settings);
         let result = renderer
-            .render_pdf(&job.data)
+            .render_pdf(&data)
             .map_err(|source| StatementsError::Render {
                 pi: job.figures.pi_email.clone(),
                 project: job.figures.project.clone(),
@@ -255,6 +295,10 @@ fn render_all(
             .and_then(|pdf| {
                 dir.save(&job.filename, &pdf)
                     .map_err(io_err(format!("writing {}", job.filename)))
+            })
+            .map(|()| {
+                // Set once: each job index is taken by one worker only.
+                let _ = job.data.set(data.to_string());
             });
         match result {
             Ok(()) => progress.advance(1),
@@ -276,9 +320,9 @@ fn render_all(
     }
 }
 
-fn upserts(config: &Config, planned: &[Planned<'_>]) -> Vec<StatementUpsert> {
+fn upserts(config: &Config, planned: &mut [Planned<'_>]) -> Vec<StatementUpsert> {
     planned
-        .iter()
+        .iter_mut()
         .map(|p| StatementUpsert {
             id: p.id,
             pi_email: p.figures.pi_email.clone(),
@@ -291,7 +335,10 @@ fn upserts(config: &Config, planned: &[Planned<'_>]) -> Vec<StatementUpsert> {
             total_list_exact: p.figures.totals.list_exact,
             charge_count: p.charges.len() as i64,
             content_hash: p.hash.clone(),
-            template_data: p.data.to_string(),
+            template_data: p
+                .data
+                .take()
+                .expect("render_all succeeded, so every statement's data was set"),
             pdf_path: pdf_path(&config.output.pdf_dir, &p.filename),
         })
         .collect()
@@ -343,15 +390,13 @@ pub fn generate(
             )
         })
         .collect();
-    let (planned, orphans) = plan(
-        config,
+    let (mut planned, orphans) = plan(config, period, kind, &snap.charges, &existing, snap.next_id);
+    let strings = RunStrings::new(config, now);
+    let run = RunContext {
         period,
         kind,
-        &snap.charges,
-        &existing,
-        snap.next_id,
-        now,
-    );
+        settings: strings.settings(config),
+    };
     if orphans > 0 {
         tracing::warn!(period = %period, lines = orphans, "billable charges without a PI email were left out of the statements");
     }
@@ -362,7 +407,7 @@ pub fn generate(
         .unwrap_or_else(|| config.statements.worker_count())
         .clamp(1, planned.len().max(1));
     let target = render_dir(opts, &pdf_dir)?;
-    if let Err(e) = render_all(&renderer, &planned, &target, workers, progress) {
+    if let Err(e) = render_all(&renderer, &planned, &run, &target, workers, progress) {
         target.discard_after_failure();
         return Err(e);
     }
@@ -376,7 +421,7 @@ pub fn generate(
                 kind,
                 counter: snap.counter,
                 started_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-                statements: upserts(config, &planned),
+                statements: upserts(config, &mut planned),
                 staging_dir: claim.path().to_path_buf(),
             };
             let outcome = publish_run(store, actor, &commit, claim)?;

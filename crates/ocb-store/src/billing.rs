@@ -33,8 +33,10 @@ impl Store {
                     {EFFECTIVE_FUND} AS fund_org, c.service_name, c.resource_id, c.resource_name,
                     c.billed_cost, c.list_cost, c.account_code, c.charge_period_start,
                     c.charge_period_end, c.cost_center, c.reference_1, c.reference_2, c.pi_name,
-                    c.end_date, c.reconciliation_end
+                    c.end_date, c.reconciliation_end,
+                    json_extract(coalesce(c.tags, t.tags), '$.charge_type') AS charge_type
              FROM charges c JOIN sources s ON s.id = c.source_id
+                  LEFT JOIN tag_sets t ON t.id = c.tag_set_id
              WHERE c.period = ?1 AND c.removed_at IS NULL AND c.review_state IN {states}
              ORDER BY c.id"
         );
@@ -68,6 +70,7 @@ impl Store {
                 pi_name: r.get("pi_name")?,
                 end_date: date(r.get("end_date")?)?,
                 reconciliation_end: date(r.get("reconciliation_end")?)?,
+                subsidy_payment: is_subsidy_payment(r.get_ref("charge_type")?),
             });
         }
         Ok(out)
@@ -87,6 +90,16 @@ fn accepted_amount(charge_id: i64, period: &str, text: &str) -> Result<ocb_core:
             period: period.to_string(),
             value: text.to_string(),
         })
+    }
+}
+
+/// The `charge_type` tag of a subsidy fund's payment row (INTEGRATIONS.md §2.5); compared the way
+/// tag values are matched elsewhere, trimmed and ASCII case-insensitive. A non-text value (the tag
+/// is free-form JSON) is not a subsidy payment.
+fn is_subsidy_payment(charge_type: rusqlite::types::ValueRef<'_>) -> bool {
+    match charge_type {
+        rusqlite::types::ValueRef::Text(t) => t.trim_ascii().eq_ignore_ascii_case(b"subsidy"),
+        _ => false,
     }
 }
 
@@ -170,6 +183,33 @@ mod tests {
             Some("2025-06-30")
         );
         assert_eq!(charges[1].fund_org.as_deref(), Some("OVR-9"));
+    }
+
+    #[test]
+    fn a_charge_type_subsidy_tag_marks_a_subsidy_payment() {
+        let s = setup();
+        s.conn
+            .execute_batch(
+                r#"INSERT INTO tag_sets (id, tags) VALUES (1, '{"charge_type":"subsidy"}'),
+                       (2, '{"charge_type":"usage"}');
+                   UPDATE charges SET tag_set_id = 1 WHERE id = 1;
+                   UPDATE charges SET tag_set_id = 2, tags = '{"charge_type":" Subsidy "}'
+                     WHERE id = 2;"#,
+            )
+            .expect("tags");
+        let charges = s.billable_charges("2025-01", false).expect("query");
+        // Inline tags (charges stored before tag sets) win over the set, as for other readers.
+        assert!(charges[0].subsidy_payment, "tag set");
+        assert!(charges[1].subsidy_payment, "inline tags, trimmed, any case");
+        s.conn
+            .execute_batch(
+                r#"UPDATE charges SET tag_set_id = NULL, tags = '{"charge_type":1}' WHERE id = 1;
+                   UPDATE charges SET tags = NULL WHERE id = 2;"#,
+            )
+            .expect("tags");
+        let charges = s.billable_charges("2025-01", false).expect("query");
+        assert!(!charges[0].subsidy_payment, "a number is not a charge type");
+        assert!(!charges[1].subsidy_payment, "usage");
     }
 
     #[test]

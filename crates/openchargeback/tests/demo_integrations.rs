@@ -136,3 +136,73 @@ fn the_demo_month_includes_the_converted_sources() {
         .expect("ledger");
     assert!(ledger.contains(r#""subsidized": "25.00""#), "{ledger}");
 }
+
+/// Issue 16, item 8: the OpenAI converter bills the provost's $25 subsidy of genomics-sequencing as
+/// a row of its own (charged to PROVOST-AI-2025), while the usage rows carry the full list price
+/// with that $25 as their discount. The statement counted both: list price $2,778.77 against
+/// $2,753.77 of usage, and $25 the provost pays in the amount due. Expected figures, from the
+/// statement before the fix: list 2,778.77 − 25.00 = 2,753.77; amount due 2,341.52 − 25.00 =
+/// 2,316.52. The journal still debits PROVOST-AI-2025 with both projects' subsidies (2 × 25.00).
+#[test]
+fn issue16_subsidised_openai_usage_is_on_the_statement_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = assert_cmd::Command::cargo_bin("openchargeback")
+        .expect("bin")
+        .current_dir(dir.path())
+        .args(["--json", "demo"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let demo = dir.path().join("openchargeback-demo");
+    let conn = rusqlite::Connection::open(demo.join("billing.db")).expect("db");
+    let (total, list, data): (String, String, String) = conn
+        .query_row(
+            "SELECT total, total_list, template_data FROM statements
+             WHERE pi_email = 'zorp.blinkman@example.edu' AND project_id = 'genomics-sequencing'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("statement");
+    assert_eq!((d(&list), d(&total)), (d("2753.77"), d("2316.52")));
+    let data: serde_json::Value = serde_json::from_str(&data).expect("data");
+    assert_eq!(data["totals"]["discount"]["amount"], "437.25");
+    assert_eq!(data["fund_orgs"], serde_json::json!(["BIO-2024-001"]));
+    assert!(
+        data["charges"]
+            .as_array()
+            .expect("charges")
+            .iter()
+            .all(|c| c["fund_org"] != "PROVOST-AI-2025"),
+        "no subsidy payment among the charge details"
+    );
+    if common::have_poppler() {
+        let pdf =
+            demo.join("output/pdfs/2025-01_zorp.blinkman@example.edu_genomics-sequencing.pdf");
+        let text = std::process::Command::new("pdftotext")
+            .args(["-layout"])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("Amount due: $2,316.52"), "{text}");
+        assert!(!text.contains("$2,778.77"), "{text}");
+        assert!(!text.contains("PROVOST"), "{text}");
+    }
+    let journals = std::fs::read_dir(demo.join("output/journals"))
+        .expect("journals")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().contains("_gl_"))
+        .expect("a GL journal");
+    let journal = std::fs::read_to_string(journals).expect("journal");
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.contains("debit,PROVOST-AI-2025,") && l.contains(",50.00,")),
+        "{journal}"
+    );
+}

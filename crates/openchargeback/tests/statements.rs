@@ -546,3 +546,32 @@ fn sample_statements_have_no_overlapping_text() {
         assert!(bad.is_empty(), "{}: {bad:?}", f.display());
     }
 }
+
+/// Issue 16: every statement PDF passes `qpdf --check` (structure, cross-reference table, stream
+/// encodings): the drafts and finals of the samples and a 300-charge statement with wrapping rows.
+#[test]
+fn every_statement_pdf_passes_qpdf_check() {
+    if !common::have_qpdf() {
+        return;
+    }
+    let inst = january("");
+    inst.cmd(&["generate", "--period", "2025-01"])
+        .assert()
+        .success();
+    let drafts = common::qpdf_failures(&inst.path("out/pdfs"));
+    assert!(drafts.is_empty(), "drafts: {drafts:#?}");
+    inst.cmd(&["periods", "close", "2025-01"])
+        .assert()
+        .success();
+    inst.cmd(&["generate", "--period", "2025-01"])
+        .assert()
+        .success();
+    let finals = common::qpdf_failures(&inst.path("out/pdfs"));
+    assert!(finals.is_empty(), "finals: {finals:#?}");
+    let (long, _) = long_statement(
+        &["Amazon Elastic Compute Cloud", "Amazon S3", "HPC Cluster"],
+        "genomics-compute-node",
+    );
+    let failures = common::qpdf_failures(&long.path("out/pdfs"));
+    assert!(failures.is_empty(), "{failures:#?}");
+}

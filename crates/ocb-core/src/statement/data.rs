@@ -141,6 +141,17 @@ fn charge_json(c: &BillableCharge, settings: &DataSettings<'_>) -> Value {
     })
 }
 
+/// The statement reference printed on a statement and quoted by PIs: the period as `YYYYMM`, a
+/// hyphen and the statement id as at least five digits (`202501-00007`). The earlier
+/// `{period}-{id}` (`2025-01-7`) read as the 7th of January (issue 16, item 9).
+pub fn reference(period: Period, statement_id: i64) -> String {
+    format!(
+        "{:04}{:02}-{statement_id:05}",
+        period.year(),
+        period.month()
+    )
+}
+
 /// Builds the data object of one statement. `charges` are the statement's charges.
 pub fn template_data(
     period: Period,
@@ -185,7 +196,7 @@ pub fn template_data(
         "is_draft": meta.is_draft,
         "is_stale": meta.is_stale,
         "statement_id": meta.statement_id,
-        "reference": format!("{p}-{}", meta.statement_id),
+        "reference": reference(period, meta.statement_id),
         "period": p,
         "period_label": period.label(),
         "period_start": period.first_day().to_string(),
@@ -289,7 +300,7 @@ mod tests {
             &meta,
             &settings,
         );
-        assert_eq!(v["reference"], "2025-01-7");
+        assert_eq!(v["reference"], "202501-00007");
         assert_eq!(v["period_label"], "January 2025");
         assert_eq!(v["period_end"], "2025-01-31");
         assert_eq!(v["totals"]["amount"]["display"], "$12.50");

@@ -193,7 +193,7 @@ pub fn statement(spec: &Spec) -> Value {
         "is_draft": spec.draft,
         "is_stale": false,
         "statement_id": 7,
-        "reference": "2025-01-7",
+        "reference": "202501-00007",
         "period": "2025-01",
         "period_label": "January 2025",
         "period_start": "2025-01-01",

@@ -48,9 +48,10 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
         BenchCommand::Statements {
             pairs,
             charges,
+            scenario,
             workers,
             dir,
-        } => return super::bench_statements::run(pairs, charges, workers, dir),
+        } => return super::bench_statements::run(pairs, charges, scenario, workers, dir),
         BenchCommand::Web {
             rows,
             clients,

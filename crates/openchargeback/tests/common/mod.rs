@@ -127,6 +127,55 @@ pub fn have_poppler() -> bool {
     found
 }
 
+/// Whether qpdf is installed, on the same terms as [`have_poppler`] (`.ci/run` installs it).
+#[allow(dead_code)] // not every test binary that includes this module checks PDFs with qpdf
+pub fn have_qpdf() -> bool {
+    let found = std::process::Command::new("qpdf")
+        .arg("--version")
+        .output()
+        .is_ok();
+    let required = std::env::var_os("OCB_REQUIRE_SYSTEM_TOOLS").is_some_and(|v| v == "1");
+    assert!(
+        found || !required,
+        "qpdf is required under .ci/run (apt-get install qpdf)"
+    );
+    if !found {
+        eprintln!("SKIPPED: qpdf not found (apt-get install qpdf, or run .ci/run)");
+    }
+    found
+}
+
+/// `qpdf --check` of every PDF in `dir`: the names of the files it finds fault with, and why.
+#[allow(dead_code)] // not every test binary that includes this module checks PDFs with qpdf
+pub fn qpdf_failures(dir: &std::path::Path) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("pdf dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "pdf") {
+            continue;
+        }
+        checked += 1;
+        let out = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .expect("run qpdf");
+        // Exit 0: no problem; 3: warnings only (qpdf says the file may still be readable), which
+        // counts as a failure here too.
+        if out.status.code() != Some(0) {
+            failures.push(format!(
+                "{}: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(checked > 0, "no PDF in {}", dir.display());
+    failures
+}
+
 /// An instance (with `extra` config) holding the five 2025-01 sample files, ingested.
 pub fn january(extra: &str) -> Instance {
     let inst = Instance::with_extra(extra);
