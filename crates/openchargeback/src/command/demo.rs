@@ -194,18 +194,27 @@ pub fn run(global: Global, args: DemoArgs) -> Result<ExitCode, CliError> {
         ctx.money(period.billable_total),
         period.billable_count
     );
+    let due = generated
+        .total
+        .parse::<ocb_core::exact::ExactSum>()
+        .unwrap_or_default();
     println!(
-        "  statements: {} final PDFs for {} PIs, total {}; {} emails written (dev mode)",
+        "  statements: {} final PDFs for {} PIs, total due {}; {} emails written (dev mode)",
         generated.projects,
         generated.pis,
-        ctx.money(
-            generated
-                .total
-                .parse::<ocb_core::exact::ExactSum>()
-                .unwrap_or_default()
-        ),
+        ctx.money(due),
         emails.sent
     );
+    // Subsidy payments (a subsidy fund paying part of a PI's usage) are billable charges of the
+    // funding unit: in the journals, not on PI statements (issue 16, item 8). Say so, so the
+    // two totals above do not look like a mismatch.
+    let subsidies = period.billable_total - due;
+    if subsidies != ocb_core::exact::ExactSum::ZERO {
+        println!(
+            "              the other {} of the billable total is paid by subsidy funds (journals only)",
+            ctx.money(subsidies)
+        );
+    }
     println!();
     println!("Instance:  {}", dir.display());
     println!("Config:    {}", config_path.display());
