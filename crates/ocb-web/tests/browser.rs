@@ -7,10 +7,9 @@
 #[path = "common/chrome.rs"]
 mod chrome;
 mod common;
-use chrome::{browser, have_browser, start_driver, Run};
+use chrome::{browser, have_browser, shots_dir, start_driver, Run, Served};
 use common::*;
 use fantoccini::Locator;
-use std::path::PathBuf;
 
 impl Run {
     async fn rows(&self, css: &str) -> usize {
@@ -29,22 +28,13 @@ async fn monthly_workflow_in_chromium() {
     }
     let (_driver, port) = start_driver();
     let inst = Instance::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ocb_web::serve(inst.state.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(inst.state.clone()).await;
     let profile = tempfile::tempdir().expect("profile");
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let shots = shots_dir("browser");
     let c = browser(port, profile.path()).await;
     let mut r = Run {
         c,
-        base: format!("http://{addr}"),
+        base: format!("http://127.0.0.1:{}", served.port),
         shots,
         n: 0,
     };
@@ -205,6 +195,5 @@ async fn monthly_workflow_in_chromium() {
     }
 
     r.c.close().await.expect("close browser");
-    let _ = stop.send(());
-    server.await.expect("join").expect("server");
+    served.stop().await;
 }

@@ -12,7 +12,7 @@ mod chrome;
 mod common;
 #[path = "../../openchargeback/tests/common/smtp_sink.rs"]
 mod smtp_sink;
-use chrome::{browser, have_browser, start_driver, Run};
+use chrome::{browser, have_browser, shots_dir, start_driver, Run, Served};
 use common::*;
 use fantoccini::Locator;
 use ocb_core::Decimal;
@@ -60,23 +60,14 @@ async fn a_whole_month_as_a_billing_admin_in_chromium() {
     let sink = SmtpSink::start(Mode::Accept);
     let inst = Instance::with_smtp(&sink.config(0));
     let (_driver, port) = start_driver();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ocb_web::serve(inst.state.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(inst.state.clone()).await;
     let profile = tempfile::tempdir().expect("profile");
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-month");
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let shots = shots_dir("browser-month");
     // Dev mode is off (real SMTP), so the session cookie is `Secure`: browsers keep it for
     // http://localhost, a secure context, but not for a bare loopback address.
     let mut r = Run {
         c: browser(port, profile.path()).await,
-        base: format!("http://localhost:{}", addr.port()),
+        base: format!("http://localhost:{}", served.port),
         shots,
         n: 0,
     };
@@ -282,6 +273,5 @@ async fn a_whole_month_as_a_billing_admin_in_chromium() {
     assert!(r.text("#audit-log").await.contains("period.finalized"));
 
     r.c.close().await.expect("close browser");
-    let _ = stop.send(());
-    server.await.expect("join").expect("server");
+    served.stop().await;
 }

@@ -9,7 +9,7 @@
 #[path = "common/chrome.rs"]
 mod chrome;
 mod common;
-use chrome::{browser, have_browser, start_driver, Run};
+use chrome::{browser, have_browser, shots_dir, start_driver, Run, Served};
 use common::*;
 use fantoccini::Locator;
 use ocb_store::{Actor, ReviewAction, ReviewRequest, ReviewScope};
@@ -75,21 +75,12 @@ async fn issue_16_item_14_web_ui_in_chromium() {
     inst.import(&lab_file(inst.dir.path()), "Lab");
     inst.import(&sample("hpc_2025-12.csv"), "HPC");
     inst.import(&sample("aws_2025-12.csv"), "AWS");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ocb_web::serve(inst.state.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(inst.state.clone()).await;
     let profile = tempfile::tempdir().expect("profile");
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-ui");
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let shots = shots_dir("browser-ui");
     let mut r = Run {
         c: browser(port, profile.path()).await,
-        base: format!("http://{addr}"),
+        base: format!("http://127.0.0.1:{}", served.port),
         shots,
         n: 0,
     };
@@ -307,6 +298,5 @@ async fn issue_16_item_14_web_ui_in_chromium() {
     r.shot("imports-from-sidebar").await;
 
     r.c.close().await.expect("close browser");
-    let _ = stop.send(());
-    server.await.expect("join").expect("server");
+    served.stop().await;
 }

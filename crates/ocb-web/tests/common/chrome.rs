@@ -1,5 +1,5 @@
-//! Chromium through chromedriver for the browser tests (shared by `browser.rs` and
-//! `browser_month.rs`): detection with the CI rule, driver process, webdriver session.
+//! Chromium through chromedriver for the browser tests (shared by `browser.rs`,
+//! `browser_month.rs` and `browser_ui.rs`): detection with the CI rule, driver process, webdriver session.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
@@ -170,4 +170,39 @@ impl Run {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The real server on a free loopback port for a browser test; [`Served::stop`] ends it and
+/// checks that it shut down cleanly.
+pub struct Served {
+    pub port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), ocb_web::ServeError>>,
+}
+
+impl Served {
+    pub async fn start(state: ocb_web::AppState) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(ocb_web::serve(state, listener, async {
+            let _ = stopped.await;
+        }));
+        Served { port, stop, server }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.expect("join").expect("server");
+    }
+}
+
+/// An emptied folder `name` for a test's numbered screenshots, under the test target's tmp dir.
+pub fn shots_dir(name: &str) -> PathBuf {
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    shots
 }
