@@ -8,7 +8,7 @@ use crate::cloud::{
 use crate::config::{ci_set, CiMap, Obj};
 use crate::error::Result;
 use crate::kind::{ConvertContext, Kind};
-use crate::money::{exact_text, parse_decimal};
+use crate::money::{amount_cell, exact_text};
 use crate::report::{Conversion, Warning};
 use crate::row::{resource_id, FocusColumns, FocusLiteRow};
 use rust_decimal::Decimal;
@@ -185,14 +185,7 @@ pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Re
                 b.skip(ty, "excluded_line_item_type", "excludeLineItemTypes");
                 continue;
             }
-            let amount = |i: Option<usize>| -> std::result::Result<Option<Decimal>, String> {
-                let s = get(i);
-                if s.is_empty() {
-                    Ok(None)
-                } else {
-                    parse_decimal(s).map(Some).ok_or_else(|| s.to_string())
-                }
-            };
+            let amount = |i: Option<usize>| amount_cell(get(i));
             let (unblended, public, net_cost) = match (
                 amount(p("line_item_unblended_cost")),
                 amount(p("pricing_public_on_demand_cost")),
@@ -204,7 +197,7 @@ pub fn convert(tables: &[Table], cfg: &AwsCurConfig, ctx: &ConvertContext) -> Re
                         &item,
                         Some(*line),
                         "bad_amount",
-                        format!("{}: line {line}: '{s}' is not a number", t.name),
+                        format!("{}: line {line}: {s}", t.name),
                     );
                     continue;
                 }

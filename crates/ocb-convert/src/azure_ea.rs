@@ -8,7 +8,7 @@ use crate::cloud::{
 use crate::config::Obj;
 use crate::error::Result;
 use crate::kind::{ConvertContext, Kind};
-use crate::money::{exact_text, parse_decimal};
+use crate::money::{amount_cell, exact_text};
 use crate::report::{Conversion, Warning};
 use crate::row::{resource_id, FocusColumns, FocusLiteRow};
 use rust_decimal::Decimal;
@@ -175,14 +175,7 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
                 );
                 continue;
             }
-            let num = |i: Option<usize>| -> std::result::Result<Option<Decimal>, String> {
-                let s = get(i);
-                if s.is_empty() {
-                    Ok(None)
-                } else {
-                    parse_decimal(s).map(Some).ok_or_else(|| s.to_string())
-                }
-            };
+            let num = |i: Option<usize>| amount_cell(get(i));
             let parsed = (
                 num(Some(billed_col)),
                 num(price_col),
@@ -196,7 +189,7 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
                         &item,
                         Some(*line),
                         "bad_amount",
-                        format!("{}: line {line}: '{s}' is not a number", t.name),
+                        format!("{}: line {line}: {s}", t.name),
                     );
                     continue;
                 }
@@ -215,19 +208,25 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
                 // MCA: PayGPrice is in the pricing currency (USD), the costs in the billing
                 // currency; never mix them (issue 15, item 8b).
                 match (payg, price, qty, num(cols.exchange_rate)) {
-                    (Some(g), ..) => g,
-                    (None, Some(p), Some(q), Ok(Some(rate))) => p * q * rate,
+                    (Some(g), ..) => Some(g),
+                    (None, Some(p), Some(q), Ok(Some(rate))) => product(&[p, q, rate]),
                     _ => {
                         list_in_pricing_currency += 1;
-                        billed
+                        Some(billed)
                     }
                 }
             } else {
                 match (price, qty, payg) {
-                    (Some(p), Some(q), _) => p * q,
-                    (_, _, Some(g)) => g,
-                    _ => billed,
+                    (Some(p), Some(q), _) => product(&[p, q]),
+                    (_, _, Some(g)) => Some(g),
+                    _ => Some(billed),
                 }
+            };
+            let Some(list) = list else {
+                let range = ocb_core::amount::AmountError::Range;
+                let message = format!("{}: line {line}: price × quantity is {range}", t.name);
+                b.invalid(&item, Some(*line), "bad_amount", message);
+                continue;
             };
             let tags = match parse_tags_cell(get(tags_col)) {
                 Ok(t) => t,
@@ -330,4 +329,13 @@ pub fn convert(tables: &[Table], cfg: &AzureEaConfig, ctx: &ConvertContext) -> R
         ("groups".into(), AuditValue::n(n_groups as u64)),
     ];
     conv.finish()
+}
+
+/// The product of price, quantity (and exchange rate), or `None` when it is beyond the range
+/// `ingest` accepts: each factor is in range, their product need not be.
+fn product(factors: &[Decimal]) -> Option<Decimal> {
+    factors
+        .iter()
+        .try_fold(Decimal::ONE, |acc, f| acc.checked_mul(*f))
+        .filter(|p| ocb_core::amount::in_range(*p))
 }

@@ -40,6 +40,24 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_str(t).ok())
 }
 
+/// A cost cell of a bill: empty is `None`; text that is not a number, or an amount beyond the
+/// range `ingest` accepts (`ocb_core::amount::MAX_AMOUNT`), is the reason as `Err`, so such a
+/// line becomes an invalid record with its line number instead of an output row that `ingest`
+/// would reject (or an overflow when amounts are multiplied or summed).
+pub fn amount_cell(text: &str) -> Result<Option<Decimal>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    match parse_decimal(text) {
+        Some(d) if ocb_core::amount::in_range(d) => Ok(Some(d)),
+        Some(_) => Err(format!(
+            "'{text}' is {}",
+            ocb_core::amount::AmountError::Range
+        )),
+        None => Err(format!("'{text}' is not a number")),
+    }
+}
+
 /// `x` with trailing zeros removed, as text (exact working values in `_meta`).
 pub fn exact_text(value: Decimal) -> String {
     let n = value.normalize();

@@ -9,7 +9,7 @@ use crate::audit::AuditValue;
 use crate::config::{CiMap, Obj};
 use crate::error::{ConvertError, Result};
 use crate::kind::{ConvertContext, Kind};
-use crate::money::{exact_text, fmt2, parse_decimal, r2};
+use crate::money::{amount_cell, exact_text, fmt2, r2};
 use crate::openai_ledger::{parse_month_day, tiered_subsidy};
 pub use crate::openai_ledger::{Consumption, ConsumptionKey, Ledger, MonthEntry, SubsidyPeriod};
 use crate::report::{Conversion, Warning};
@@ -115,13 +115,19 @@ pub fn parse_openai_input(bytes: &[u8]) -> Result<Vec<UsageLine>> {
             });
             continue;
         };
-        let Some(credits) = parse_decimal(get(3)) else {
-            out.push(UsageLine::Invalid {
-                line,
-                code: "bad_credits",
-                message: format!("line {line}: usage_credits '{}' is not a number", get(3)),
-            });
-            continue;
+        // Credits are bounded like amounts: they are multiplied by the pool's price and summed.
+        let credits =
+            amount_cell(get(3)).and_then(|c| c.ok_or_else(|| "'' is not a number".to_string()));
+        let credits = match credits {
+            Ok(c) => c,
+            Err(reason) => {
+                out.push(UsageLine::Invalid {
+                    line,
+                    code: "bad_credits",
+                    message: format!("line {line}: usage_credits {reason}"),
+                });
+                continue;
+            }
         };
         if get(1).is_empty() || get(2).is_empty() {
             out.push(UsageLine::Invalid {
@@ -611,7 +617,25 @@ pub fn convert(
             continue;
         };
         let unit = pool.amount / pool.credits;
-        let cost = r2(item.credits * pool.amount / pool.credits);
+        let Some(cost) = (item.credits.checked_mul(pool.amount))
+            .and_then(|x| x.checked_div(pool.credits))
+            .filter(|c| ocb_core::amount::in_range(*c))
+        else {
+            b.invalid(
+                &key_text,
+                item.lines.first().copied(),
+                "bad_credits",
+                format!(
+                    "{} credits at {} per {} credits is {}",
+                    exact_text(item.credits),
+                    pool.amount,
+                    pool.credits,
+                    ocb_core::amount::AmountError::Range
+                ),
+            );
+            continue;
+        };
+        let cost = r2(cost);
         let project = cfg.users.get(email);
         let rule = project.and_then(|p| cfg.rule_for(&p.project_id));
         let mut s = Decimal::ZERO;

@@ -1,7 +1,7 @@
 //! The item buckets (charged / skipped / error, plus unmapped and warnings) and the what-if
 //! report JSON (INTEGRATIONS.md §1.7, §1.8).
 
-use crate::error::ExitCode;
+use crate::error::{ConvertError, ExitCode};
 use crate::kind::Kind;
 use crate::money::fmt2;
 use crate::row::FocusLiteRow;
@@ -280,6 +280,7 @@ impl Conversion {
             row.focus = std::mem::take(&mut row.focus).or(&defaults);
         }
         crate::csv_out::finalize(&mut self.rows)?;
+        check_range(&self.rows)?;
         if self.rows.is_empty() {
             self.buckets.warn(
                 None,
@@ -321,6 +322,31 @@ impl Conversion {
     pub fn csv(&self) -> Vec<u8> {
         crate::csv_out::to_csv_bytes(&self.rows)
     }
+}
+
+/// Refuses a run whose output would carry an amount `ingest` rejects (a sum of in-range lines
+/// can leave the range). The whole run is refused rather than the row dropped, so that no charge
+/// silently goes missing; such a total (at least 100 trillion) means the input is wrong.
+fn check_range(rows: &[FocusLiteRow]) -> crate::error::Result<()> {
+    for row in rows {
+        let amounts = [
+            ("ListCost", row.list_cost),
+            ("ContractedCost", row.contracted_cost),
+            ("BilledCost", row.billed_cost),
+            ("EffectiveCost", row.effective_cost),
+        ];
+        if let Some((column, value)) = amounts
+            .into_iter()
+            .find(|(_, v)| !ocb_core::amount::in_range(*v))
+        {
+            return Err(ConvertError::Input(format!(
+                "the row for {} would have {column} {value}, which is {}",
+                row.resource_id,
+                ocb_core::amount::AmountError::Range
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A file that went into a run.

@@ -237,3 +237,48 @@ fn aws_cur_carries_the_currency_and_payer_account() {
         ["Tax", "Usage", "Usage", "Usage"]
     );
 }
+
+/// CI fuzzing (2026-12-07): an AWS line of 444,444,444,444,444.40 was written to the output,
+/// which `ingest` then rejected. A cost beyond the range `ingest` accepts is an invalid record
+/// naming its line; a group whose in-range lines sum beyond it refuses the run.
+#[test]
+fn fuzz_convert_amounts_beyond_the_ingest_range_never_reach_the_output() {
+    let fixture = read("aws-cur/cur-2025-01.csv");
+    let huge = fixture.replacen(
+        "10.0000,10.0000",
+        "444444444444444.40,444444444444444.40",
+        1,
+    );
+    let conv = aws(&[parse_table("cur.csv", huge.as_bytes()).expect("table")]);
+    let e = &conv.buckets.errors[0];
+    assert_eq!((e.code.as_str(), e.line), ("bad_amount", Some(2)));
+    assert!(e.message.contains("out of range"), "{}", e.message);
+    // Two in-range lines of one resource whose sum is out of range.
+    let big = fixture
+        .replacen("10.0000,10.0000", "99999999999999,99999999999999", 1)
+        .replacen("12.5000,12.5000", "99999999999999,99999999999999", 1);
+    let cfg = aws_cur::AwsCurConfig::from_merged_json(&Default::default(), &mut Vec::new())
+        .expect("config");
+    let e = aws_cur::convert(
+        &[parse_table("cur.csv", big.as_bytes()).expect("table")],
+        &cfg,
+        &ConvertContext::new(Kind::AwsCur, "2025-01".parse().expect("p")),
+    )
+    .expect_err("refused");
+    assert_eq!(e.exit_code(), ExitCode::Input);
+    assert!(e.to_string().contains("i-0abc123def456789a"), "{e}");
+}
+
+/// Azure price × quantity (× exchange rate) beyond the range is an invalid record, not an
+/// overflow panic.
+#[test]
+fn fuzz_convert_azure_price_times_quantity_beyond_the_range_is_an_invalid_record() {
+    let t = parse_table(
+        "x.csv",
+        b"Date,Cost,PayGPrice,Quantity\n01/05/2025,1.5,99999999999999,99999999999999\n",
+    )
+    .expect("table");
+    let conv = azure(&[t]);
+    assert_eq!(conv.buckets.errors[0].code, "bad_amount");
+    assert!(conv.rows.is_empty());
+}

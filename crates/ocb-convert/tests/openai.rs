@@ -361,3 +361,32 @@ fn config_errors() {
     m["projects"].as_array_mut().expect("arr").push(second);
     assert!(OpenAiConfig::from_merged_json(&m, &mut Vec::new()).is_err());
 }
+
+/// CI fuzzing (2026-12-07): usage_credits of 10^28 panicked with "Multiplication overflowed"
+/// when priced. Credits beyond the amount range are an invalid line; credits in range whose
+/// price is beyond it are an invalid item; neither panics.
+#[test]
+fn fuzz_convert_credits_beyond_the_range_are_invalid_records_not_panics() {
+    let mut text = String::from_utf8(bytes(USAGE)).expect("utf8");
+    text.push_str(
+        "1/6/2026,a,b,ab@northwinds.edu,Aaron B,p,codex,9999999999999999999999999999,1,counts\r\n",
+    );
+    text.push_str("1/7/2026,a,b,ab@northwinds.edu,Aaron B,p,codex,99999999999999,1,counts\r\n");
+    let lines = openai::parse_openai_input(text.as_bytes()).expect("parse");
+    let ctx = ConvertContext::new(Kind::OpenAi, "2026-01".parse().expect("p"));
+    let cfg = cfg("openai/subsidies.json");
+    let out = openai::convert(&lines, &cfg, &Ledger::default(), &ctx, "x");
+    let conv = match out {
+        Ok(o) => o.conversion,
+        Err(e) => panic!("{e}"),
+    };
+    check_invariants(&conv, false);
+    let errors: Vec<_> = conv
+        .buckets
+        .errors
+        .iter()
+        .map(|e| e.code.as_str())
+        .collect();
+    assert!(errors.contains(&"bad_credits"), "{errors:?}");
+    assert!(conv.buckets.errors.iter().all(|e| !e.message.is_empty()));
+}
