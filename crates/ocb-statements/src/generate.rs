@@ -360,6 +360,7 @@ pub fn generate(
         recover(store, &pdf_dir)?;
     }
     let snap = store.generation_snapshot(period)?;
+    phase("snapshot", started, snap.charges.len());
     if opts.restore_missing {
         return crate::restore::restore_missing(
             store,
@@ -391,6 +392,7 @@ pub fn generate(
         })
         .collect();
     let (mut planned, orphans) = plan(config, period, kind, &snap.charges, &existing, snap.next_id);
+    phase("plan", started, planned.len());
     let strings = RunStrings::new(config, now);
     let run = RunContext {
         period,
@@ -411,6 +413,7 @@ pub fn generate(
         target.discard_after_failure();
         return Err(e);
     }
+    phase("render", started, planned.len());
     let mut report = report(config, period, kind, &planned, &snap, orphans, opts.dry_run);
     report.template = renderer.template_origin().to_string();
     report.workers = workers;
@@ -439,8 +442,16 @@ pub fn generate(
             report.pdf_dir = opts.preview_dir.clone();
         }
     }
+    phase("commit", started, report.projects);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Logs (at DEBUG, `-vv`) when a phase of a run ended: where a slow run spends its time
+/// (the serial phases, snapshot, plan and commit, bound the speed of large runs).
+fn phase(name: &str, started: Instant, items: usize) {
+    let at_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(event = "generate.phase", phase = name, at_ms, items, "phase done");
 }
 
 /// Where the PDFs are rendered: the run's own staging directory in `pdf_dir`, or for a dry run
