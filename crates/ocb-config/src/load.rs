@@ -20,6 +20,9 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// Unset environment variables; only `serve` and `config check` show them.
     pub unset_env: Vec<Diagnostic>,
+    /// Defaults in effect worth knowing about (the clearing fund/org of GL journals, an ignored
+    /// `statement.html`); only `serve` and `config check` show them (issue 17).
+    pub notices: Vec<Diagnostic>,
     /// True when no config file was found and built-in defaults are in use.
     pub used_defaults: bool,
 }
@@ -113,6 +116,7 @@ pub fn load_str(
         config,
         warnings: ctx.warnings,
         unset_env: ctx.unset_env,
+        notices: ctx.notices,
         used_defaults: false,
     })
 }

@@ -21,6 +21,11 @@ pub const DEFAULT_JOURNAL_DESCRIPTION: &str = "{source} {period} Research Comput
 pub const DEFAULT_FUND_ORG_REGEX: &str = "^(?P<orgn>[^-]+)-(?P<fund>.+)$";
 /// Default `journal.template` (the embedded upstream GL template).
 pub const DEFAULT_JOURNAL_TEMPLATE: &str = "journal_gl.csv";
+
+/// Credit fund/org of GL journals for sources with no `fund_org` while
+/// `journal.clearing_fund_org` is empty: the clearing account of the Python web UI's GL export
+/// (issue 17).
+pub const DEFAULT_CLEARING_FUND_ORG: &str = "CLOUD-CLEARING";
 /// The placeholder secret of upstream docs, refused by `serve` outside dev mode.
 pub const CHANGEME_SECRET: &str = "changeme-in-production";
 
@@ -356,7 +361,8 @@ pub struct JournalConfig {
     pub debit_description: String,
     /// Description of credit entries (placeholders checked).
     pub credit_description: String,
-    /// Credit fund/org of sources without one (empty = export error).
+    /// Credit fund/org of sources without one (empty = [`DEFAULT_CLEARING_FUND_ORG`], with a
+    /// warning at export and at `config check`).
     pub clearing_fund_org: String,
 }
 
@@ -367,6 +373,34 @@ pub struct StatementsConfig {
     pub paper: Paper,
     /// Parallel renderers; 0 = number of CPU cores.
     pub workers: usize,
+    /// `statements.branding.*`: what the default template shows of the institution.
+    pub branding: Branding,
+}
+
+/// `statements.branding.*` (issue 17): the parts of a customised Python `statement.html` (logo,
+/// colour, address, footer and contact text) as settings of the default Typst template, so such
+/// a site needs no template of its own. Empty strings in the file mean "not set"; every field
+/// unset leaves the default statement exactly as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branding {
+    /// Logo image (PNG, JPEG or SVG), resolved: absolute, or found in the templates directory,
+    /// else relative to the working directory; checked to exist at load.
+    pub logo: Option<PathBuf>,
+    /// `#rrggbb` (lower case): title, section headings and header rule.
+    pub primary_color: Option<String>,
+    /// Postal address under the logo, one line per line of text.
+    pub organization_address: Option<String>,
+    /// A line printed in the footer of every page.
+    pub footer_text: Option<String>,
+    /// Replaces the footer's "Questions about this statement? Contact …" sentence.
+    pub contact_text: Option<String>,
+}
+
+impl Branding {
+    /// True when nothing is set (the default template then draws what it always drew).
+    pub fn is_empty(&self) -> bool {
+        self == &Branding::default()
+    }
 }
 
 impl StatementsConfig {

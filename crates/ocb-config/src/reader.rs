@@ -17,6 +17,8 @@ pub(crate) struct Ctx {
     pub warnings: Vec<Diagnostic>,
     /// Unset environment variables (shown by `serve` and `config check` only).
     pub unset_env: Vec<Diagnostic>,
+    /// Notices about defaults in effect (shown by `serve` and `config check` only).
+    pub notices: Vec<Diagnostic>,
 }
 
 impl Ctx {
@@ -34,6 +36,13 @@ impl Ctx {
     pub fn error(&mut self, line: Option<usize>, key: &str, message: impl Into<String>) {
         let d = self.diag(line, key, message);
         self.errors.push(d);
+    }
+
+    /// Records a notice: shown once, where the operator checks the config, because the
+    /// defaulted behaviour is fine to run with and every cron run repeating it would be noise.
+    pub fn notice(&mut self, line: Option<usize>, key: &str, message: impl Into<String>) {
+        let d = self.diag(line, key, message);
+        self.notices.push(d);
     }
 
     /// Records a warning.

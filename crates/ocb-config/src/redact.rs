@@ -145,6 +145,13 @@ impl Config {
             "statements": {
                 "paper": self.statements.paper.as_str(),
                 "workers": self.statements.workers,
+                "branding": {
+                    "logo": self.statements.branding.logo.as_ref().map(|p| p.display().to_string()),
+                    "primary_color": self.statements.branding.primary_color,
+                    "organization_address": self.statements.branding.organization_address,
+                    "footer_text": self.statements.branding.footer_text,
+                    "contact_text": self.statements.branding.contact_text,
+                },
             },
         })
     }

@@ -29,6 +29,9 @@ pub enum FlagReason {
     ProjectExpired,
     /// A configured flag pattern matched (the pattern text verbatim).
     PatternMatch(String),
+    /// The row is identical in every column to another row of the same file (issue 17): both
+    /// are kept (SPEC §5.7) and both are flagged so a reviewer decides whether one is a mistake.
+    PossibleDuplicate,
 }
 
 impl FlagReason {
@@ -52,6 +55,7 @@ impl FlagReason {
             Self::ProjectClosed => "project_closed",
             Self::ProjectExpired => "project_expired",
             Self::PatternMatch(_) => "pattern_match",
+            Self::PossibleDuplicate => "possible_duplicate",
         }
     }
 
@@ -70,13 +74,18 @@ impl FlagReason {
             "invalid_fund_org" => Self::InvalidFundOrg,
             "project_closed" => Self::ProjectClosed,
             "project_expired" => Self::ProjectExpired,
+            "possible_duplicate" => Self::PossibleDuplicate,
             _ => return None,
         })
     }
 
-    /// True for reasons that cannot be recomputed from content (kept by re-evaluation).
+    /// True for reasons that cannot be recomputed from content (kept by re-evaluation): they
+    /// describe the import (its expected period, the other rows of the file), not the charge.
     pub fn is_sticky(&self) -> bool {
-        matches!(self, Self::ChangedAfterReview | Self::PeriodMismatch)
+        matches!(
+            self,
+            Self::ChangedAfterReview | Self::PeriodMismatch | Self::PossibleDuplicate
+        )
     }
 }
 
@@ -217,6 +226,8 @@ pub struct FlagInput<'a> {
     pub period_mismatch: bool,
     /// Re-import changed a reviewed charge.
     pub changed_after_review: bool,
+    /// Another row of the file is identical in every column.
+    pub possible_duplicate: bool,
 }
 
 /// Every reason that applies, in SPEC §5.4 order.
@@ -256,6 +267,10 @@ pub fn compute_flags(input: &FlagInput<'_>, rules: &ReviewRules) -> Vec<FlagReas
         if hit {
             reasons.push(FlagReason::PatternMatch(p.text.clone()));
         }
+    }
+    // Last: the other reasons say what to fix in the data; this one only asks for a look.
+    if input.possible_duplicate {
+        reasons.push(FlagReason::PossibleDuplicate);
     }
     reasons
 }

@@ -21,7 +21,7 @@ pub enum Outcome {
 }
 
 /// Decides one charge. `input` carries the charge's effective content; its sticky fields
-/// (`period_mismatch`, `changed_after_review`) are ignored and taken from `stored` instead,
+/// (`period_mismatch`, `changed_after_review`, `possible_duplicate`) are ignored and taken from `stored` instead,
 /// because they describe how the charge was imported, which the content cannot tell.
 pub fn reevaluate(
     state: ReviewState,
@@ -36,6 +36,7 @@ pub fn reevaluate(
     let input = FlagInput {
         changed_after_review: stored.contains(&FlagReason::ChangedAfterReview),
         period_mismatch: stored.contains(&FlagReason::PeriodMismatch),
+        possible_duplicate: stored.contains(&FlagReason::PossibleDuplicate),
         ..input
     };
     let fresh = compute_flags(&input, rules);

@@ -231,6 +231,7 @@ impl RowBuilder {
             fields,
             tags,
             warnings,
+            raw_hash: rec.raw_hash(),
         })
     }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use ocb_core::date::canonical_instant;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// One cell of a record.
 // Only Parquet produces the typed variants.
@@ -67,6 +68,28 @@ pub(crate) trait RecordView {
     fn len(&self) -> usize;
     /// Cell `i` (`i < len()`).
     fn cell(&self, i: usize) -> Cell<'_>;
+
+    /// A 64-bit hash of every cell's value, for finding identical rows (`duplicates.rs`). Each
+    /// cell is hashed with the previous hash as seed, so cell boundaries count (`a,bc` and
+    /// `ab,c` differ).
+    fn raw_hash(&self) -> u64 {
+        let mut h = self.len() as u64;
+        for i in 0..self.len() {
+            h = match self.cell(i) {
+                Cell::Null => h.rotate_left(17) ^ 0x6e75_6c6c,
+                Cell::Instant(t) => xxh3_64_with_seed(
+                    &t.timestamp_nanos_opt().unwrap_or(i64::MIN).to_le_bytes(),
+                    h,
+                ),
+                Cell::Text(t) | Cell::Json(t) => xxh3_64_with_seed(t.as_bytes(), h),
+                Cell::Map(m) => xxh3_64_with_seed(
+                    serde_json::Value::Object(m.clone()).to_string().as_bytes(),
+                    h,
+                ),
+            };
+        }
+        h
+    }
 }
 
 /// A CSV record whose field bytes were validated as UTF-8 once, as a whole.
@@ -78,6 +101,15 @@ pub(crate) struct TextRecord<'a> {
 impl RecordView for TextRecord<'_> {
     fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The record's text in one pass, then its field boundaries: cheaper than cell by cell.
+    fn raw_hash(&self) -> u64 {
+        let mut h = xxh3_64_with_seed(self.text.as_bytes(), self.ends.len() as u64);
+        for &end in self.ends {
+            h = (h ^ end as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        h
     }
 
     fn cell(&self, i: usize) -> Cell<'_> {

@@ -30,6 +30,9 @@ pub enum Code {
     WPeriodEnd,
     /// `W_OFFSET`: a date carried a non-UTC offset and was converted.
     WOffset,
+    /// `W_DUPLICATE_ROW`: the row is identical to an earlier row of the file; both are kept
+    /// and flagged `possible_duplicate` (raised by ingest, issue 17).
+    WDuplicateRow,
 }
 
 impl Code {
@@ -46,6 +49,7 @@ impl Code {
             Self::WTagDate => "W_TAG_DATE",
             Self::WPeriodEnd => "W_PERIOD_END",
             Self::WOffset => "W_OFFSET",
+            Self::WDuplicateRow => "W_DUPLICATE_ROW",
         }
     }
 
@@ -55,7 +59,7 @@ impl Code {
     }
 
     /// Every code.
-    pub const ALL: [Code; 10] = [
+    pub const ALL: [Code; 11] = [
         Self::ERecord,
         Self::EEncoding,
         Self::EPeriodStart,
@@ -66,6 +70,7 @@ impl Code {
         Self::WTagDate,
         Self::WPeriodEnd,
         Self::WOffset,
+        Self::WDuplicateRow,
     ];
 
     /// Is this a row error (as opposed to a warning)?

@@ -26,6 +26,7 @@ pub mod columns;
 mod csv_source;
 pub mod diag;
 mod dir;
+pub mod duplicates;
 pub mod error;
 mod input;
 #[cfg(feature = "parquet")]
@@ -41,6 +42,7 @@ pub mod validate;
 
 pub use columns::{Columns, FocusColumn, FocusVersion};
 pub use diag::{Code, Diagnostic, LineRef};
+pub use duplicates::{duplicate_message, DuplicateRows};
 pub use error::{FileError, FileErrorKind};
 pub use input::{InputKind, InputStats};
 pub use reader::FocusReader;

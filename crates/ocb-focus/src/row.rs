@@ -35,6 +35,8 @@ pub struct FocusRow {
     pub charge_date: NaiveDate,
     /// `W_TAGS_INVALID`, `W_PERIOD_END`, `W_OFFSET`; at most one per code.
     pub warnings: Vec<Diagnostic>,
+    /// 64-bit hash of the record's cells as read, to find identical rows ([`crate::DuplicateRows`]).
+    pub raw_hash: u64,
 }
 
 /// A record with row errors, with what rejects.csv needs.

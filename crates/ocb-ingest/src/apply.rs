@@ -1,7 +1,7 @@
 //! The import run: reader thread → bounded channel → diff and writes in one transaction.
 
 use crate::artefacts::Artefacts;
-use crate::prepare::Preparer;
+use crate::prepare::{FirstCopy, Preparer};
 use crate::report::{FailureInfo, ImportReport};
 use crate::{file_name, Database, IngestError, IngestRequest, IngestSettings, Progress};
 use ocb_core::charge::{Hash128, NewCharge, ReviewState};
@@ -29,13 +29,15 @@ enum Item {
     /// A charge, its warnings, and whether its content hash is computed yet.
     Row(Box<PreparedCharge>, Vec<Diagnostic>, bool),
     Rejected(RejectedRecord),
+    /// The first of identical rows, to flag at the end of the file (follows the later copy).
+    FirstCopy(FirstCopy),
 }
 
 /// The charges of a batch.
 fn charges(batch: &mut [Item]) -> impl Iterator<Item = &mut NewCharge> {
     batch.iter_mut().filter_map(|item| match item {
         Item::Row(c, _, _) => Some(&mut c.charge),
-        Item::Rejected(_) => None,
+        Item::Rejected(_) | Item::FirstCopy(_) => None,
     })
 }
 
@@ -234,6 +236,8 @@ struct Run {
     /// in their boxes: they go on to the writer as boxes, like every row (see [`Item`]).
     #[allow(clippy::vec_box)]
     later: Vec<Box<PreparedCharge>>,
+    /// First copies of identical rows, flagged once every row is written.
+    first_copies: Vec<FirstCopy>,
 }
 
 fn stored(d: &Diagnostic) -> StoredDiagnostic {
@@ -412,6 +416,24 @@ impl Run {
         Ok(())
     }
 
+    /// Flags the first copies of identical rows `possible_duplicate` (the later copies were
+    /// flagged when read). A dry run writes nothing and so cannot tell whether a first copy
+    /// would change: its flagged counts include the later copies only.
+    fn flag_first_copies(&mut self, target: &mut Target<'_>) -> Result<(), IngestError> {
+        let (Target::Write(w), true) = (&mut *target, self.writing()) else {
+            return Ok(());
+        };
+        for f in std::mem::take(&mut self.first_copies) {
+            if w.flag_possible_duplicate(f.period, &f.key_hash, f.line, &f.message)? {
+                if let Some(state) = self.periods.get_mut(&f.period) {
+                    state.totals.flagged_rows += 1;
+                    state.totals.flagged_cost += f.billed_cost;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `replace` mode: live charges of the file's periods that no row matched are removed,
     /// unless a record was rejected (it may be the new version of one of them, §5.5).
     fn removals(&mut self, target: &mut Target<'_>) -> Result<(), IngestError> {
@@ -579,6 +601,7 @@ pub(crate) fn run(
         errors: vec![],
         error_count: 0,
         later: Vec::new(),
+        first_copies: Vec::new(),
     };
     for w in &file_warnings {
         push_capped(&mut run.warnings, &mut run.warning_count, stored(w));
@@ -663,14 +686,16 @@ fn stream(
                 let mut batch = Vec::with_capacity(BATCH);
                 let mut writer_behind = false;
                 while let Some(r) = reader.next_row() {
-                    batch.push(match r {
+                    match r {
                         RowResult::Row(row) => {
-                            let (c, w) = prep.prepare(row);
-                            Item::Row(c, w, false)
+                            let (c, w, first) = prep.prepare(row);
+                            batch.push(Item::Row(c, w, false));
+                            batch.extend(first.map(Item::FirstCopy));
                         }
-                        RowResult::Rejected(rr) => Item::Rejected(rr),
-                    });
-                    if batch.len() == BATCH {
+                        RowResult::Rejected(rr) => batch.push(Item::Rejected(rr)),
+                    }
+                    // `>=`: a row and its first copy's notice may step over the size.
+                    if batch.len() >= BATCH {
                         while let Ok(written) = recycle_rx.try_recv() {
                             drop(written);
                         }
@@ -701,10 +726,17 @@ fn stream(
             .expect("the OS can start the reader thread");
         let mut consumed: Result<u64, IngestError> = Ok(0);
         for batch in rx.iter() {
-            let n = batch.len() as u64;
+            let n = batch
+                .iter()
+                .filter(|i| !matches!(i, Item::FirstCopy(_)))
+                .count() as u64;
             let step = batch.into_iter().try_for_each(|item| match item {
                 Item::Row(c, w, hashed) => run.row(&mut target, c, w, hashed),
                 Item::Rejected(r) => run.rejected(&mut target, &r, artefacts),
+                Item::FirstCopy(f) => {
+                    run.first_copies.push(f);
+                    Ok(())
+                }
             });
             if let Target::Write(w) = &mut target {
                 // A full recycle queue means the reader is gone or behind: free here instead.
@@ -739,6 +771,7 @@ fn stream(
     report.size_bytes = Some(stats.size_bytes);
     report.sha256 = Some(stats.sha256.clone());
     run.rows_decided_last(&mut target)?;
+    run.flag_first_copies(&mut target)?;
     run.removals(&mut target)?;
     if run.error_count > 0 && !req.skip_invalid {
         let records =

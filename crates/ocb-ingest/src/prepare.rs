@@ -8,7 +8,7 @@ use ocb_core::charge::{Hash128, NewCharge, SharedText};
 use ocb_core::fast_map::FastMap;
 use ocb_core::flags::{compute_flags, FlagInput};
 use ocb_core::period::Period;
-use ocb_focus::{Code, Diagnostic, FocusRow};
+use ocb_focus::{duplicate_message, Code, Diagnostic, DuplicateRows, FocusRow};
 use ocb_store::PreparedCharge;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -22,6 +22,23 @@ pub(crate) struct Preparer<'a> {
     /// Attribution by canonical tags JSON: tag sets repeat across rows (see the reader's tag
     /// cache), and the candidate-key lookups were the largest per-row cost of this stage.
     attributions: FastMap<SharedText, Arc<Attribution>>,
+    /// Rows seen, to flag identical ones (issue 17).
+    duplicates: DuplicateRows,
+}
+
+/// The first of identical rows, to be flagged `possible_duplicate` by the writer once the later
+/// copy was read (the first was sent to the writer before anyone knew).
+#[derive(Debug, Clone)]
+pub(crate) struct FirstCopy {
+    /// Identical rows share the period and identity of the later copy.
+    pub period: Period,
+    pub key_hash: Hash128,
+    /// Line (or row) number of the first copy.
+    pub line: u64,
+    /// Its billed cost (the same as the later copy's), for the flagged totals.
+    pub billed_cost: ocb_core::Decimal,
+    /// `lines 12 and 57 are identical`.
+    pub message: String,
 }
 
 const ATTRIBUTION_CACHE_ENTRIES: usize = 8192;
@@ -58,14 +75,19 @@ impl<'a> Preparer<'a> {
             expected,
             occurrences: HashMap::with_capacity_and_hasher(rows, Default::default()),
             attributions: FastMap::default(),
+            duplicates: DuplicateRows::with_capacity(rows),
         }
     }
 
-    /// Builds the charge; appends tag-date warnings to the row's own warnings.
+    /// Builds the charge; appends tag-date and duplicate warnings to the row's own warnings.
+    /// For a row identical to an earlier one, also returns the earlier row to flag.
     ///
     /// The charge is built straight into its box: moving the ~1 KB structs through the return
     /// value, the wrapper and then the heap was a tenth of this thread's time (memory copies).
-    pub fn prepare(&mut self, row: FocusRow) -> (Box<PreparedCharge>, Vec<Diagnostic>) {
+    pub fn prepare(
+        &mut self,
+        row: FocusRow,
+    ) -> (Box<PreparedCharge>, Vec<Diagnostic>, Option<FirstCopy>) {
         let FocusRow {
             line,
             fields,
@@ -73,7 +95,9 @@ impl<'a> Preparer<'a> {
             period,
             charge_date,
             mut warnings,
+            raw_hash,
         } = row;
+        let first = self.duplicates.check(raw_hash, &line);
         let attribution = match (&fields.tags_json, tags.object()) {
             (Some(json), Some(object)) => match self.attributions.get(&**json) {
                 Some(a) => a.clone(),
@@ -109,9 +133,27 @@ impl<'a> Preparer<'a> {
             resource_name: fields.resource_name.as_deref(),
             period_mismatch: self.expected.is_some_and(|e| e != period),
             changed_after_review: false,
+            possible_duplicate: first.is_some(),
         };
         let reasons = compute_flags(&input, &self.settings.rules);
         let key_hash = fields.identity_hash();
+        let first = first.map(|first| {
+            let message = duplicate_message(&first, &line);
+            warnings.push(Diagnostic::new(
+                line.clone(),
+                None,
+                None,
+                Code::WDuplicateRow,
+                format!("{message}; both are kept and flagged possible_duplicate"),
+            ));
+            FirstCopy {
+                period,
+                key_hash,
+                line: first.n,
+                billed_cost: fields.billed_cost,
+                message,
+            }
+        });
         // Numbered by `number`, a batch at a time.
         let occurrence = 0;
         // The content hash is computed by whichever thread has time (see `apply::hash_contents`).
@@ -126,7 +168,7 @@ impl<'a> Preparer<'a> {
             attribution,
             reasons,
         }));
-        (charge, warnings)
+        (charge, warnings, first)
     }
 
     /// Numbers the occurrences of each identity, in file order.

@@ -474,3 +474,48 @@ fn a_refused_import_counts_nothing_as_written() {
         "nothing stored"
     );
 }
+
+/// Issue 17: two rows identical in every column are both stored (occurrences 1 and 2) and both
+/// flagged `possible_duplicate`; the report names their lines. Re-importing the same file
+/// changes nothing: the flags, and a reviewer's approval of one copy, stay as they are.
+#[test]
+fn identical_rows_are_both_kept_flagged_and_reimport_changes_nothing() {
+    let mut e = Env::new();
+    let body = [
+        row("2025-01-02", "1.00", "r1", TAGS),
+        row("2025-01-03", "2.00", "r2", TAGS),
+        row("2025-01-02", "1.00", "r1", TAGS),
+    ]
+    .concat();
+    let r = e.import(&body);
+    assert_eq!((r.totals.inserted, r.totals.flagged_rows), (3, 2), "{r:?}");
+    assert_eq!(r.totals.flagged_cost.to_string(), "2.00");
+    let dup: Vec<&str> = r
+        .warnings
+        .iter()
+        .filter(|w| w.code == "W_DUPLICATE_ROW")
+        .map(|w| w.message.as_str())
+        .collect();
+    assert_eq!(
+        dup,
+        ["lines 2 and 4 are identical; both are kept and flagged possible_duplicate"]
+    );
+    let q = e.queue();
+    assert_eq!(q.len(), 2);
+    assert!(
+        q.iter().all(|c| c.reasons == ["possible_duplicate"]),
+        "{q:?}"
+    );
+    e.review(ReviewAction::Approve, q[0].id);
+
+    let r = e.import(&body);
+    assert_eq!(
+        (r.totals.unchanged, r.totals.inserted, r.totals.updated),
+        (3, 0, 0),
+        "{r:?}"
+    );
+    let q2 = e.queue();
+    assert_eq!(q2.len(), 1, "the approval stands");
+    assert_eq!(q2[0].id, q[1].id);
+    assert_eq!(q2[0].reasons, ["possible_duplicate"]);
+}

@@ -4,8 +4,10 @@
 //! recorded and renamed through `ocb_publish` (issue 15), so no partial or unrecorded journal
 //! ever carries a final name.
 
-use crate::formats::{render_default, render_gl, render_standard, render_summary, Rendered};
-use crate::gl::build_gl;
+use crate::formats::{
+    render_default, render_gl, render_gl_upstream, render_standard, render_summary, Rendered,
+};
+use crate::gl::{build_gl, CreditFundOrgs};
 use crate::template::{load_template, render_template, TemplateExtras};
 use crate::{Format, JournalError};
 use chrono::{DateTime, Utc};
@@ -163,6 +165,14 @@ fn run(
         Format::Default => render_default(&lines, &period),
         Format::Summary => render_summary(&lines, &period),
         Format::Standard => render_standard(&charges, &period, config.rounding),
+        Format::GlUpstream => {
+            let credits = CreditFundOrgs::resolve(config, lines.iter().map(|l| l.source.as_str()));
+            warnings.extend(credits.warning());
+            // Both columns sum to the net charge (signed rows, see `render_gl_upstream`).
+            debit_total = Some(total.to_string());
+            credit_total = Some(total.to_string());
+            render_gl_upstream(&lines, &period, &credits)
+        }
         Format::Gl | Format::Template => {
             let gl = build_gl(&lines, &period, config)?;
             warnings.extend(gl.warnings.iter().cloned());

@@ -1,7 +1,7 @@
-//! The built-in CSV formats (SPEC §10.2–§10.5).
+//! The built-in CSV formats (SPEC §10.2–§10.5) and `gl-upstream` (issue 17).
 
 use crate::csv_out::{Cell, CsvWriter};
-use crate::gl::{GlJournal, Side};
+use crate::gl::{CreditFundOrgs, GlJournal, Side, UNKNOWN_FUND_ORG};
 use ocb_core::amount::Rounding;
 use ocb_core::billing::{resource_count, BillableCharge, BillingLine};
 use rust_decimal::Decimal;
@@ -206,6 +206,56 @@ pub fn render_gl(gl: &GlJournal, period: &str) -> Rendered {
             debit,
             credit,
             e.reference_id.as_str().into(),
+        ]);
+    }
+    Rendered {
+        rows: w.rows(),
+        content: w.finish(),
+    }
+}
+
+/// Header of the Python web UI's GL export (`web/routes/journal.py`, format `gl`).
+pub const GL_UPSTREAM_HEADER: [&str; 5] = ["period", "account", "description", "debit", "credit"];
+
+/// `gl-upstream`: the Python web UI's GL columns and rows. One debit row per charged fund/org
+/// (`UNKNOWN` for none) with its signed net, then one credit row per credit fund/org with the
+/// signed net of its sources (`CLOUD-CLEARING` for sources without one, which with an unchanged
+/// upstream config is the single clearing row the Python export wrote). Amounts are sums of
+/// the rounded billing lines, so the two columns balance exactly; a negative net stays in its
+/// column with a minus sign, as upstream printed it.
+pub fn render_gl_upstream(
+    lines: &[BillingLine],
+    period: &str,
+    credits: &CreditFundOrgs,
+) -> Rendered {
+    let mut debits: BTreeMap<&str, Decimal> = BTreeMap::new();
+    let mut credit_rows: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for l in lines {
+        *debits
+            .entry(l.fund_org.as_deref().unwrap_or(UNKNOWN_FUND_ORG))
+            .or_default() += l.amount;
+        *credit_rows.entry(credits.of_source(&l.source)).or_default() += l.amount;
+    }
+    // Upstream's fixed description, same on every row.
+    let description = format!("Cloud computing charges - {period}");
+    let mut w = CsvWriter::with_header(&GL_UPSTREAM_HEADER);
+    let empty = || Cell::Number(String::new());
+    for (account, amount) in debits {
+        w.row(&[
+            period.into(),
+            account.into(),
+            description.as_str().into(),
+            num(amount),
+            empty(),
+        ]);
+    }
+    for (account, amount) in credit_rows {
+        w.row(&[
+            period.into(),
+            account.into(),
+            description.as_str().into(),
+            empty(),
+            num(amount),
         ]);
     }
     Rendered {

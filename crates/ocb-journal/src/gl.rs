@@ -17,6 +17,11 @@ use std::collections::BTreeMap;
 /// Fund/org of charges that have none (SPEC §10.6 step 1).
 pub const UNKNOWN_FUND_ORG: &str = "UNKNOWN";
 
+/// Credit fund/org of sources without a configured one: the account the Python web UI's GL
+/// export credited (`CLOUD-CLEARING`), re-exported from the config crate so `config check`
+/// names the same account.
+pub const CLEARING_FUND_ORG: &str = ocb_config::DEFAULT_CLEARING_FUND_ORG;
+
 /// Which side an entry posts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Side {
@@ -79,7 +84,8 @@ pub struct GlJournal {
     pub debit_total: Decimal,
     /// Σ credit amounts.
     pub credit_total: Decimal,
-    /// Warnings (empty accounts without `account_code_regex`).
+    /// Warnings (sources credited to the clearing fund/org, empty accounts without
+    /// `account_code_regex`).
     pub warnings: Vec<String>,
 }
 
@@ -127,26 +133,19 @@ struct SourceNet {
     charges: usize,
 }
 
-/// Builds the balanced GL journal of a period from its billing lines.
-pub fn build_gl(
-    lines: &[BillingLine],
-    period: &str,
-    config: &Config,
-) -> Result<GlJournal, JournalError> {
-    let j = &config.journal;
-    let accounts = AccountRules::new(
-        config
-            .imports
-            .known_sources
-            .iter()
-            .map(|s| (s.name.as_str(), s.account_code.as_str())),
-        &j.default_account,
-    );
-    let mut groups: BTreeMap<(&str, &str, &str), Group> = BTreeMap::new();
-    let mut sources: BTreeMap<&str, SourceNet> = BTreeMap::new();
+/// The charge groups and per-source nets of a period's billing lines (SPEC §10.6 step 1).
+#[derive(Default)]
+struct Grouped<'l> {
+    groups: BTreeMap<(&'l str, &'l str, &'l str), Group>,
+    sources: BTreeMap<&'l str, SourceNet>,
+}
+
+fn group_lines(lines: &[BillingLine]) -> Grouped<'_> {
+    let mut out = Grouped::default();
     for line in lines {
         let fund_org = line.fund_org.as_deref().unwrap_or(UNKNOWN_FUND_ORG);
-        let g = groups
+        let g = out
+            .groups
             .entry((fund_org, &line.source, &line.account))
             .or_default();
         g.amount += line.amount;
@@ -155,104 +154,39 @@ pub fn build_gl(
         g.project.add(&line.project_id);
         g.lines += 1;
         g.charges += line.charge_count();
-        let s = sources.entry(&line.source).or_default();
+        let s = out.sources.entry(&line.source).or_default();
         s.amount += line.amount;
         s.exact += line.amount_exact;
         s.lines += 1;
         s.charges += line.charge_count();
     }
-    let missing: Vec<&str> = sources
-        .keys()
-        .copied()
-        .filter(|s| credit_fund_org(config, s).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(JournalError::NoCreditFundOrg(
-            missing.iter().map(|s| s.to_string()).collect(),
+    out
+}
+
+/// Builds the balanced GL journal of a period from its billing lines.
+pub fn build_gl(
+    lines: &[BillingLine],
+    period: &str,
+    config: &Config,
+) -> Result<GlJournal, JournalError> {
+    let grouped = group_lines(lines);
+    let credits = CreditFundOrgs::resolve(config, grouped.sources.keys().copied());
+    let mut entries = Vec::with_capacity(grouped.groups.len() + grouped.sources.len());
+    for (key, g) in grouped.groups {
+        entries.push(charge_entry(key, g, period, config));
+    }
+    for (source, net) in grouped.sources {
+        entries.push(offset_entry(
+            source,
+            net,
+            credits.of_source(source),
+            period,
+            config,
         ));
     }
-    let mut entries = Vec::with_capacity(groups.len() + sources.len());
-    for ((fund_org, source, account), g) in groups {
-        let (pi_email, project_id) = (g.pi.value(), g.project.value());
-        let description = describe(
-            &j.debit_description,
-            &DescriptionFields {
-                source,
-                period,
-                fund_org,
-                pi_email: &pi_email,
-                project_id: &project_id,
-            },
-        );
-        entries.push(GlEntry {
-            side: if g.amount.is_sign_negative() && !g.amount.is_zero() {
-                Side::Credit
-            } else {
-                Side::Debit
-            },
-            kind: EntryKind::Charge,
-            fund_org: fund_org.to_string(),
-            parts: parse_fund_org(fund_org, j.fund_org_pattern.as_ref()),
-            source: source.to_string(),
-            source_display_name: display_name(config, source),
-            account: account.to_string(),
-            amount: g.amount.abs(),
-            amount_exact: g.exact.abs(),
-            description,
-            reference_id: String::new(),
-            pi_email,
-            project_id,
-            line_count: g.lines,
-            charge_count: g.charges,
-        });
-    }
-    for (source, net) in sources {
-        let fund_org = credit_fund_org(config, source).expect("checked above");
-        let description = describe(
-            &j.credit_description,
-            &DescriptionFields {
-                source,
-                period,
-                fund_org,
-                pi_email: "",
-                project_id: "",
-            },
-        );
-        entries.push(GlEntry {
-            side: if net.amount.is_sign_negative() && !net.amount.is_zero() {
-                Side::Debit
-            } else {
-                Side::Credit
-            },
-            kind: EntryKind::Offset,
-            fund_org: fund_org.to_string(),
-            parts: parse_fund_org(fund_org, j.fund_org_pattern.as_ref()),
-            source: source.to_string(),
-            source_display_name: display_name(config, source),
-            account: accounts.offset_account(source).to_string(),
-            amount: net.amount.abs(),
-            amount_exact: net.exact.abs(),
-            description,
-            reference_id: String::new(),
-            pi_email: String::new(),
-            project_id: String::new(),
-            line_count: net.lines,
-            charge_count: net.charges,
-        });
-    }
-    entries.sort_by(|a, b| {
-        (a.side, &a.fund_org, &a.source, &a.account, a.kind).cmp(&(
-            b.side,
-            &b.fund_org,
-            &b.source,
-            &b.account,
-            b.kind,
-        ))
-    });
-    for (i, e) in entries.iter_mut().enumerate() {
-        e.reference_id = format!("{period}-{:04}", i + 1);
-    }
-    let warnings = check_accounts(&entries, config)?;
+    order_and_number(&mut entries, period);
+    let mut warnings: Vec<String> = credits.warning().into_iter().collect();
+    warnings.extend(check_accounts(&entries, config)?);
     let total = |side| -> Decimal {
         entries
             .iter()
@@ -261,6 +195,8 @@ pub fn build_gl(
             .sum()
     };
     let (debit_total, credit_total) = (total(Side::Debit), total(Side::Credit));
+    // Both sides sum the same rounded group amounts, so this never fires; it is the last guard
+    // before anything is written (SPEC §10.6 step 4).
     if debit_total != credit_total {
         return Err(JournalError::Unbalanced {
             debit: debit_total,
@@ -275,8 +211,188 @@ pub fn build_gl(
     })
 }
 
-/// The credit fund/org of a source: its own, else `journal.clearing_fund_org`, else none.
-fn credit_fund_org<'a>(config: &'a Config, source: &str) -> Option<&'a str> {
+/// The entry of one (fund/org, source, account) group: a debit, or a credit when negative.
+fn charge_entry(
+    (fund_org, source, account): (&str, &str, &str),
+    g: Group,
+    period: &str,
+    config: &Config,
+) -> GlEntry {
+    let j = &config.journal;
+    let (pi_email, project_id) = (g.pi.value(), g.project.value());
+    let description = describe(
+        &j.debit_description,
+        &DescriptionFields {
+            source,
+            period,
+            fund_org,
+            pi_email: &pi_email,
+            project_id: &project_id,
+        },
+    );
+    GlEntry {
+        side: if is_negative(g.amount) {
+            Side::Credit
+        } else {
+            Side::Debit
+        },
+        kind: EntryKind::Charge,
+        fund_org: fund_org.to_string(),
+        parts: parse_fund_org(fund_org, j.fund_org_pattern.as_ref()),
+        source: source.to_string(),
+        source_display_name: display_name(config, source),
+        account: account.to_string(),
+        amount: g.amount.abs(),
+        amount_exact: g.exact.abs(),
+        description,
+        reference_id: String::new(),
+        pi_email,
+        project_id,
+        line_count: g.lines,
+        charge_count: g.charges,
+    }
+}
+
+/// A source's offset on its credit fund/org: a credit of its net, or a debit when negative.
+fn offset_entry(
+    source: &str,
+    net: SourceNet,
+    fund_org: &str,
+    period: &str,
+    config: &Config,
+) -> GlEntry {
+    let j = &config.journal;
+    let description = describe(
+        &j.credit_description,
+        &DescriptionFields {
+            source,
+            period,
+            fund_org,
+            pi_email: "",
+            project_id: "",
+        },
+    );
+    GlEntry {
+        side: if is_negative(net.amount) {
+            Side::Debit
+        } else {
+            Side::Credit
+        },
+        kind: EntryKind::Offset,
+        fund_org: fund_org.to_string(),
+        parts: parse_fund_org(fund_org, j.fund_org_pattern.as_ref()),
+        source: source.to_string(),
+        source_display_name: display_name(config, source),
+        account: account_rules(config).offset_account(source).to_string(),
+        amount: net.amount.abs(),
+        amount_exact: net.exact.abs(),
+        description,
+        reference_id: String::new(),
+        pi_email: String::new(),
+        project_id: String::new(),
+        line_count: net.lines,
+        charge_count: net.charges,
+    }
+}
+
+fn is_negative(d: Decimal) -> bool {
+    d.is_sign_negative() && !d.is_zero()
+}
+
+/// SPEC §10.6 steps 5 and 6: debits then credits, each by fund/org, source, account; then
+/// `{period}-{NNNN}` references in that order.
+fn order_and_number(entries: &mut [GlEntry], period: &str) {
+    entries.sort_by(|a, b| {
+        (a.side, &a.fund_org, &a.source, &a.account, a.kind).cmp(&(
+            b.side,
+            &b.fund_org,
+            &b.source,
+            &b.account,
+            b.kind,
+        ))
+    });
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.reference_id = format!("{period}-{:04}", i + 1);
+    }
+}
+
+fn account_rules(config: &Config) -> AccountRules {
+    AccountRules::new(
+        config
+            .imports
+            .known_sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.account_code.as_str())),
+        &config.journal.default_account,
+    )
+}
+
+/// The credit fund/org of every source of a journal, and which sources fell back to
+/// [`CLEARING_FUND_ORG`].
+#[derive(Debug, Clone, Default)]
+pub struct CreditFundOrgs {
+    by_source: BTreeMap<String, String>,
+    /// Sources credited to [`CLEARING_FUND_ORG`] because nothing was configured, by name.
+    pub defaulted: Vec<String>,
+}
+
+impl CreditFundOrgs {
+    /// Resolves each source: the known source's `fund_org`, else `journal.clearing_fund_org`,
+    /// else [`CLEARING_FUND_ORG`] (issue 17: an unchanged upstream config must export, as the
+    /// Python web UI's GL export did, instead of being refused).
+    pub fn resolve<'s>(config: &Config, sources: impl Iterator<Item = &'s str>) -> Self {
+        let mut out = Self::default();
+        for source in sources {
+            if out.by_source.contains_key(source) {
+                continue;
+            }
+            let fund_org = match configured_credit(config, source) {
+                Some(f) => f.to_string(),
+                None => {
+                    out.defaulted.push(source.to_string());
+                    CLEARING_FUND_ORG.to_string()
+                }
+            };
+            out.by_source.insert(source.to_string(), fund_org);
+        }
+        out.defaulted.sort();
+        out
+    }
+
+    /// The credit fund/org of `source` (one of those given to [`CreditFundOrgs::resolve`]).
+    pub fn of_source(&self, source: &str) -> &str {
+        self.by_source
+            .get(source)
+            .map_or(CLEARING_FUND_ORG, String::as_str)
+    }
+
+    /// The export warning naming the sources credited to the clearing fund/org, if any.
+    pub fn warning(&self) -> Option<String> {
+        clearing_warning(&self.defaulted)
+    }
+}
+
+/// `Sources 'A', 'B' have no credit fund/org: credited to CLOUD-CLEARING …` (also printed by
+/// `config check` for the known sources; see `ocb_config`).
+pub fn clearing_warning(sources: &[String]) -> Option<String> {
+    let names = match sources {
+        [] => return None,
+        [one] => format!("Source '{one}' has"),
+        many => format!(
+            "Sources {} have",
+            many.iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(format!(
+        "{names} no credit fund/org: credited to {CLEARING_FUND_ORG} (set imports.known_sources[].fund_org or journal.clearing_fund_org)"
+    ))
+}
+
+/// The configured credit fund/org of a source: its own, else `journal.clearing_fund_org`.
+fn configured_credit<'a>(config: &'a Config, source: &str) -> Option<&'a str> {
     config
         .known_source(source)
         .map(|s| s.fund_org.as_str())

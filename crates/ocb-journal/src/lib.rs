@@ -1,5 +1,6 @@
 //! OpenChargeback journal export (SPEC §10): the built-in CSV formats `default`, `standard`,
-//! `summary` and `gl`, and `template` (a Jinja2-compatible template over the GL entries).
+//! `summary`, `gl` and `gl-upstream` (the Python web UI's GL columns), and `template` (a
+//! Jinja2-compatible template over the GL entries).
 //!
 //! Every format is built from the billing lines of `ocb_core::billing`, so journals reconcile
 //! with statements to the cent; the GL algorithm balances by construction and an unbalanced
@@ -25,7 +26,7 @@ pub mod jinja;
 pub mod template;
 
 pub use export::{export_journal, ExportOutcome, ExportRecord, ExportRequest, OutputTarget};
-pub use gl::{build_gl, EntryKind, GlEntry, GlJournal, Side};
+pub use gl::{build_gl, CreditFundOrgs, EntryKind, GlEntry, GlJournal, Side, CLEARING_FUND_ORG};
 
 use rust_decimal::Decimal;
 use std::fmt;
@@ -42,17 +43,20 @@ pub enum Format {
     Summary,
     /// Built-in balanced ledger.
     Gl,
+    /// The Python web UI's GL export: `period,account,description,debit,credit`.
+    GlUpstream,
     /// The operator's template over the GL entries.
     Template,
 }
 
 impl Format {
     /// All formats, in documentation order.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Default,
         Format::Standard,
         Format::Summary,
         Format::Gl,
+        Format::GlUpstream,
         Format::Template,
     ];
 
@@ -63,6 +67,7 @@ impl Format {
             Format::Standard => "standard",
             Format::Summary => "summary",
             Format::Gl => "gl",
+            Format::GlUpstream => "gl-upstream",
             Format::Template => "template",
         }
     }
@@ -83,7 +88,7 @@ impl FromStr for Format {
             .find(|f| f.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown journal format '{s}' (use default, standard, summary, gl or template)"
+                    "unknown journal format '{s}' (use default, standard, summary, gl, gl-upstream or template)"
                 )
             })
     }
@@ -95,9 +100,6 @@ pub enum JournalError {
     /// The period does not exist.
     #[error("Billing period {0} not found")]
     PeriodNotFound(String),
-    /// Sources without a credit fund/org and no clearing fund/org (SPEC §10.6 step 3).
-    #[error("{}", no_credit_message(.0))]
-    NoCreditFundOrg(Vec<String>),
     /// Accounts that do not fully match `journal.account_code_regex` (SPEC §10.8).
     #[error("GL accounts do not match journal.account_code_regex '{pattern}': {}", .offending.join("; "))]
     InvalidAccounts {
@@ -145,28 +147,12 @@ pub enum JournalError {
     },
 }
 
-fn no_credit_message(sources: &[String]) -> String {
-    let hint = "set imports.known_sources[].fund_org or journal.clearing_fund_org";
-    match sources {
-        [one] => format!("Source '{one}' has no credit fund/org: {hint}"),
-        many => format!(
-            "Sources {} have no credit fund/org: {hint}",
-            many.iter()
-                .map(|s| format!("'{s}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
 impl JournalError {
     /// The `--json` error code of the CLI.
     pub fn code(&self) -> &'static str {
         match self {
             JournalError::PeriodNotFound(_) | JournalError::TemplateNotFound { .. } => "not_found",
-            JournalError::NoCreditFundOrg(_) | JournalError::InvalidAccounts { .. } => {
-                "not_configured"
-            }
+            JournalError::InvalidAccounts { .. } => "not_configured",
             JournalError::Template { .. } => "validation_failed",
             JournalError::Store(ocb_store::StoreError::Busy) => "busy",
             _ => "internal",

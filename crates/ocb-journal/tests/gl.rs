@@ -5,9 +5,9 @@ mod fixtures;
 
 use fixtures::{accounts, charge, config};
 use ocb_core::billing::{billing_lines, BillableCharge};
-use ocb_journal::formats::render_gl;
+use ocb_journal::formats::{render_gl, render_gl_upstream};
 use ocb_journal::template::{load_template, render_template, TemplateExtras};
-use ocb_journal::{build_gl, JournalError, Side};
+use ocb_journal::{build_gl, CreditFundOrgs, JournalError, Side};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -73,33 +73,70 @@ fn spec_example_debits_then_credits_both_sides_2250() {
     assert_eq!(first.description, "AWS 2025-01 Research Computing Charges");
 }
 
+/// Issue 17: sources without a credit fund/org no longer refuse the export; they are credited to
+/// CLOUD-CLEARING (the Python web GL export's account) with a warning naming them, and a
+/// configured fund/org (the source's own or `journal.clearing_fund_org`) still wins.
 #[test]
-fn sources_without_credit_fund_org_are_named_and_clearing_fixes_it() {
+fn sources_without_credit_fund_org_go_to_cloud_clearing_with_a_warning() {
     let mut c = config();
     let charges = vec![
-        charge(1, "Slurm", "a@x.edu", Some("B-1"), "1"),
-        charge(2, "Qumulo", "a@x.edu", Some("B-1"), "1"),
-        charge(3, "AWS", "a@x.edu", Some("B-1"), "1"),
+        charge(1, "Slurm", "a@x.edu", Some("B-1"), "1.10"),
+        charge(2, "Qumulo", "a@x.edu", Some("B-1"), "2.20"),
+        charge(3, "AWS", "a@x.edu", Some("B-1"), "3.30"),
     ];
-    let err = gl_of(&charges, &c).expect_err("unconfigured sources");
+    let gl = gl_of(&charges, &c).expect("clearing default");
+    let credit = |gl: &ocb_journal::GlJournal, source: &str| {
+        gl.entries
+            .iter()
+            .find(|e| e.source == source && e.kind == ocb_journal::EntryKind::Offset)
+            .map(|e| (e.fund_org.clone(), e.amount.to_string()))
+            .expect("offset")
+    };
     assert_eq!(
-        err.to_string(),
-        "Sources 'Qumulo', 'Slurm' have no credit fund/org: set imports.known_sources[].fund_org or journal.clearing_fund_org"
+        credit(&gl, "Slurm"),
+        ("CLOUD-CLEARING".into(), "1.10".into())
     );
-    let one = gl_of(&charges[..1], &c).expect_err("one source");
     assert_eq!(
-        one.to_string(),
-        "Source 'Slurm' has no credit fund/org: set imports.known_sources[].fund_org or journal.clearing_fund_org"
+        credit(&gl, "Qumulo"),
+        ("CLOUD-CLEARING".into(), "2.20".into())
     );
+    assert_eq!(credit(&gl, "AWS"), ("IT-CLOUD-AWS".into(), "3.30".into()));
+    assert_eq!(gl.debit_total, gl.credit_total);
+    assert_eq!(
+        gl.warnings[0],
+        "Sources 'Qumulo', 'Slurm' have no credit fund/org: credited to CLOUD-CLEARING (set imports.known_sources[].fund_org or journal.clearing_fund_org)"
+    );
+    let one = gl_of(&charges[..1], &c).expect("one source");
+    assert!(one.warnings[0].starts_with("Source 'Slurm' has no credit fund/org"));
     c.journal.clearing_fund_org = "IT-CLEARING".into();
     let gl = gl_of(&charges, &c).expect("clearing fund/org");
-    let clearing = gl
-        .entries
-        .iter()
-        .filter(|e| e.fund_org == "IT-CLEARING")
-        .count();
-    assert_eq!(clearing, 2);
-    assert_eq!(gl.debit_total, gl.credit_total);
+    assert_eq!(credit(&gl, "Slurm").0, "IT-CLEARING");
+    assert_eq!(credit(&gl, "AWS").0, "IT-CLOUD-AWS");
+    assert!(gl.warnings.iter().all(|w| !w.contains("CLOUD-CLEARING")));
+}
+
+/// `gl-upstream`: the Python web GL export's columns; with an unchanged upstream config (no
+/// credit fund/orgs) one debit per fund/org and a single CLOUD-CLEARING credit.
+#[test]
+fn gl_upstream_has_the_python_columns_and_one_clearing_credit() {
+    let mut c = config();
+    c.imports.known_sources.clear();
+    let charges = vec![
+        charge(1, "AWS", "a@x.edu", Some("BIOLOGY-GRANTS"), "1000.004"),
+        charge(2, "HPC", "a@x.edu", Some("BIOLOGY-GRANTS"), "749.995"),
+        charge(3, "AWS", "b@x.edu", None, "-20.10"),
+    ];
+    let lines = billing_lines(&charges, &accounts(&c), c.rounding);
+    let credits = CreditFundOrgs::resolve(&c, lines.iter().map(|l| l.source.as_str()));
+    let out = render_gl_upstream(&lines, "2025-01", &credits).content;
+    assert_eq!(
+        out,
+        "period,account,description,debit,credit\r\n\
+         2025-01,BIOLOGY-GRANTS,Cloud computing charges - 2025-01,1750.00,\r\n\
+         2025-01,UNKNOWN,Cloud computing charges - 2025-01,-20.10,\r\n\
+         2025-01,CLOUD-CLEARING,Cloud computing charges - 2025-01,,1729.90\r\n"
+    );
+    assert_eq!(credits.defaulted, ["AWS", "HPC"]);
 }
 
 #[test]
@@ -185,6 +222,21 @@ fn gl_sides(csv: &str) -> (Decimal, Decimal) {
     (dr, cr)
 }
 
+/// Sums the signed `debit`/`credit` columns (4th/5th) of `gl-upstream`.
+fn upstream_sides(csv: &str) -> (Decimal, Decimal) {
+    let (mut dr, mut cr) = (Decimal::ZERO, Decimal::ZERO);
+    for line in csv.split("\r\n").skip(1).filter(|l| !l.is_empty()) {
+        let cols: Vec<&str> = line.split(',').collect();
+        if !cols[3].is_empty() {
+            dr += d(cols[3]);
+        }
+        if !cols[4].is_empty() {
+            cr += d(cols[4]);
+        }
+    }
+    (dr, cr)
+}
+
 fn arb_charges() -> impl Strategy<Value = Vec<BillableCharge>> {
     let one = (
         0usize..6,
@@ -212,9 +264,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn gl_and_template_journals_always_balance(charges in arb_charges(), half_up in any::<bool>()) {
+    fn gl_and_template_journals_always_balance(
+        charges in arb_charges(),
+        half_up in any::<bool>(),
+        clearing in any::<bool>(),
+    ) {
         let mut c = config();
-        c.journal.clearing_fund_org = "IT-CLEARING".into();
+        // Without a clearing fund/org, unconfigured sources go to CLOUD-CLEARING (issue 17).
+        if clearing {
+            c.journal.clearing_fund_org = "IT-CLEARING".into();
+        }
         if half_up {
             c.rounding = ocb_core::amount::Rounding::HalfUp;
         }
@@ -248,5 +307,11 @@ proptest! {
             .sum();
         let bound = Decimal::new(5, 3) * Decimal::from(lines.len());
         prop_assert!((net - exact).abs() <= bound, "net {} exact {} lines {}", net, exact, lines.len());
+
+        // gl-upstream: signed debit and credit columns sum to the same net.
+        let credits = CreditFundOrgs::resolve(&c, lines.iter().map(|l| l.source.as_str()));
+        let (udr, ucr) = upstream_sides(&render_gl_upstream(&lines, "2025-01", &credits).content);
+        prop_assert_eq!(udr, ucr);
+        prop_assert_eq!(udr, net);
     }
 }

@@ -46,6 +46,7 @@
 //! | `charges[]` | `{charge_id, date, charge_period_start, charge_period_end, resource_id, resource_name, resource_label, service, fund_org, source, list, discount, amount, list_is_fallback}` |
 //! | `lifecycle` | null or `{level, end_date, reconciliation_end, days_remaining, message}` |
 //! | `footnotes` | list of string |
+//! | `branding` | optional (absent when `statements.branding` is empty): `{logo, primary_color, organization_address, footer_text, contact_text}`, each string or null; `logo` is the virtual path of the configured image (see [`logo_virtual_path`]) |
 //! | `charge_table` | added by the renderer (not stored): the default template's charge details worked out in Rust, see [`CHARGE_TABLE`]; the renderer draws the one-line rows the template marks |
 //!
 //! # Example
@@ -181,10 +182,34 @@ impl Renderer {
         }
     }
 
+    /// Adds the configured logo (`statements.branding.logo`), readable by the template at
+    /// [`logo_virtual_path`] wherever the file lives. Read once here, like the template.
+    pub fn with_logo(mut self, logo: Option<&Path>) -> Result<Renderer> {
+        if let Some(path) = logo {
+            let bytes = std::fs::read(path).map_err(|source| RenderError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            self.shared.set_logo(&logo_virtual_path(path), bytes);
+        }
+        Ok(self)
+    }
+
     /// Where the template came from (`embedded statement.typ` or its path), for messages.
     pub fn template_origin(&self) -> &str {
         self.shared.template_origin()
     }
+}
+
+/// The path under which the template reads the configured logo (`data.branding.logo`): a fixed
+/// name with the file's own extension, which tells Typst the image format.
+pub fn logo_virtual_path(logo: &Path) -> String {
+    let ext = logo
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| "png".into());
+    format!("/.ocb-branding/logo.{ext}")
 }
 
 /// Runs `job` once on each of `workers` threads (at least one) and returns when every run has

@@ -40,6 +40,9 @@ pub struct Shared {
     /// generation run, so an edit during the run does not mix two versions in one batch).
     files: Mutex<HashMap<FileId, FileResult<Bytes>>>,
     sources: Mutex<HashMap<FileId, FileResult<Source>>>,
+    /// The configured logo (`statements.branding.logo`) under its virtual path: it may live
+    /// outside the templates directory, which is otherwise the only place files come from.
+    logo: Option<(FileId, Bytes)>,
 }
 
 impl Shared {
@@ -60,7 +63,13 @@ impl Shared {
             root,
             files: Mutex::default(),
             sources: Mutex::default(),
+            logo: None,
         }
+    }
+
+    /// Serves `bytes` at the virtual `path` (the logo, see [`crate::logo_virtual_path`]).
+    pub fn set_logo(&mut self, path: &str, bytes: Vec<u8>) {
+        self.logo = Some((project_file(path), Bytes::new(bytes)));
     }
 
     pub fn template_origin(&self) -> &str {
@@ -210,6 +219,8 @@ impl World for StatementWorld<'_> {
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == self.shared.data_id {
             Ok(self.data.clone())
+        } else if let Some((_, logo)) = self.shared.logo.as_ref().filter(|(l, _)| *l == id) {
+            Ok(logo.clone())
         } else if id == self.shared.template.id() {
             Ok(Bytes::from_string(self.shared.template.clone()))
         } else {
@@ -230,7 +241,7 @@ impl World for StatementWorld<'_> {
 }
 
 fn project_file(path: &str) -> FileId {
-    let vpath = VirtualPath::new(path).expect("constant virtual path is valid");
+    let vpath = VirtualPath::new(path).expect("constant or built virtual path is valid");
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 

@@ -3,7 +3,9 @@
 //! temporary (or `--preview-dir`) directory and write nothing else.
 
 use crate::files::{new_staging, publish, recover, RenderDir};
-use crate::settings::{account_rules, contact_email, display_time, local_format};
+use crate::settings::{
+    account_rules, branding_json, contact_email, display_time, local_format, renderer,
+};
 use crate::{io_err, pdf_path, Progress, Result, StatementsError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ocb_config::Config;
@@ -139,6 +141,7 @@ struct Planned<'a> {
 /// The strings of the data settings that are the same for every statement of a run.
 struct RunStrings {
     organization_name: String,
+    branding: Option<Value>,
     generated_at: String,
     generated_at_utc: String,
     statement_date: String,
@@ -152,6 +155,7 @@ impl RunStrings {
                 .as_ref()
                 .map_or("Research Computing", |e| e.from_name.as_str())
                 .to_owned(),
+            branding: branding_json(config),
             generated_at: display_time(config, now),
             generated_at_utc: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             statement_date: local_format(config, now, "%Y-%m-%d"),
@@ -168,6 +172,7 @@ impl RunStrings {
             generated_at: &self.generated_at,
             generated_at_utc: &self.generated_at_utc,
             statement_date: &self.statement_date,
+            branding: self.branding.as_ref(),
         }
     }
 }
@@ -402,8 +407,7 @@ pub fn generate(
     if orphans > 0 {
         tracing::warn!(period = %period, lines = orphans, "billable charges without a PI email were left out of the statements");
     }
-    let renderer = Renderer::new(config.effective_templates_dir().as_deref())
-        .map_err(StatementsError::Renderer)?;
+    let renderer = renderer(config).map_err(StatementsError::Renderer)?;
     let workers = opts
         .workers
         .unwrap_or_else(|| config.statements.worker_count())

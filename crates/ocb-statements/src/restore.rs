@@ -43,10 +43,7 @@ pub(crate) fn restore_missing(
     let renderer = if missing.is_empty() || opts.dry_run {
         None
     } else {
-        Some(
-            Renderer::new(config.effective_templates_dir().as_deref())
-                .map_err(StatementsError::Renderer)?,
-        )
+        Some(crate::settings::renderer(config).map_err(StatementsError::Renderer)?)
     };
     progress.begin(missing.len() as u64);
     if let Some(r) = &renderer {

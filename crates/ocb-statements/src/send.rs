@@ -122,7 +122,7 @@ impl Batch<'_> {
             if !s.pdf_path.is_file() {
                 if self.renderer.is_none() {
                     self.renderer = Some(
-                        Renderer::new(self.config.effective_templates_dir().as_deref())
+                        crate::settings::renderer(self.config)
                             .map_err(StatementsError::Renderer)?,
                     );
                 }

@@ -1,9 +1,34 @@
 //! What generation and sending read from the configuration: display times in `timezone`, the
-//! account rules of the billing lines, the sender identity.
+//! account rules of the billing lines, the sender identity, the statement branding and the
+//! renderer built from them.
 
 use chrono::{DateTime, Utc};
 use ocb_config::{Config, TimeZoneSetting};
 use ocb_core::billing::AccountRules;
+use ocb_render::Renderer;
+use serde_json::{json, Value};
+
+/// The statement renderer: templates directory (template, fonts, images) plus the configured
+/// logo. Generation, `--restore-missing` and re-sends all render through this.
+pub(crate) fn renderer(config: &Config) -> ocb_render::Result<Renderer> {
+    Renderer::new(config.effective_templates_dir().as_deref())?
+        .with_logo(config.statements.branding.logo.as_deref())
+}
+
+/// The `branding` object of the template data (issue 17), or `None` when nothing is set so the
+/// data of unbranded sites keeps its exact shape.
+pub(crate) fn branding_json(config: &Config) -> Option<Value> {
+    let b = &config.statements.branding;
+    (!b.is_empty()).then(|| {
+        json!({
+            "logo": b.logo.as_deref().map(ocb_render::logo_virtual_path),
+            "primary_color": b.primary_color,
+            "organization_address": b.organization_address,
+            "footer_text": b.footer_text,
+            "contact_text": b.contact_text,
+        })
+    })
+}
 
 /// Formats a UTC instant in the configured zone with a chrono format string.
 pub(crate) fn local_format(config: &Config, t: DateTime<Utc>, fmt: &str) -> String {

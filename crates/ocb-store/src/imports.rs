@@ -5,6 +5,8 @@
 //! read (prepared statements, no per-row round trips beyond SQLite's in-process calls), so memory
 //! stays flat; the write lock is held for the length of the import.
 
+mod duplicates;
+
 use crate::audit::{self, AuditEvent};
 use crate::bulk_journal::BulkJournal;
 use crate::busy::{Beacon, BeaconFile};

@@ -118,6 +118,7 @@ fn decide(conn: &Connection, period: &str, rules: &ReviewRules) -> Result<(Count
             resource_name: text(r.get_ref(11)?)?,
             period_mismatch: false,
             changed_after_review: false,
+            possible_duplicate: false,
         };
         let outcome = reevaluate(state, removed, &stored, input, rules);
         counts.count(&outcome);

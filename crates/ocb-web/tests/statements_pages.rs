@@ -250,3 +250,24 @@ async fn statements_are_generated_previewed_downloaded_and_sent_as_jobs() {
         (StatusCode::SEE_OTHER, "/statements")
     );
 }
+
+/// Issue 17: a templates directory with the Python `statement.html` (and no `statement.typ`) is
+/// mentioned on the statements page, without server paths; without it, nothing is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_page_mentions_an_unused_statement_html() {
+    let inst = Instance::new();
+    let s = admin(&inst);
+    let (st, _, page) = inst.get("/statements", Some(&s)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!page.contains("template-notice"), "{page}");
+    let templates = inst.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).expect("mkdir");
+    std::fs::write(templates.join("statement.html"), "<h1>x</h1>").expect("write");
+    let (_, _, page) = inst.get("/statements", Some(&s)).await;
+    assert!(page.contains("id=\"template-notice\""), "{page}");
+    assert!(page.contains("statements.branding"), "{page}");
+    assert!(
+        !page.contains(&templates.display().to_string()),
+        "no server paths"
+    );
+}

@@ -416,7 +416,7 @@ pub struct ExportJournalArgs {
     pub period: ocb_core::period::Period,
     /// Journal format
     #[arg(short, long, default_value = "default",
-          value_parser = ["default", "standard", "summary", "gl", "template"])]
+          value_parser = ["default", "standard", "summary", "gl", "gl-upstream", "template"])]
     pub format: String,
     /// Output file, or - for standard output (default: output.journal_dir)
     #[arg(short, long, value_name = "PATH")]

@@ -12,6 +12,9 @@ pub struct Ctx {
     /// Credentials whose `${VAR}` is unset (empty = not configured); shown only by `config
     /// check` and `serve` (SPEC §4.4), so cron runs of other commands stay quiet.
     pub unset_env: Vec<ocb_config::Diagnostic>,
+    /// Defaults in effect (GL clearing fund/org, unused `statement.html`); shown by the same two
+    /// commands only, so they are said once, where the operator checks the config (issue 17).
+    pub notices: Vec<ocb_config::Diagnostic>,
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -39,15 +42,17 @@ impl Ctx {
             global,
             config: loaded.config,
             unset_env: loaded.unset_env,
+            notices: loaded.notices,
         })
     }
 
-    /// Prints the unset-credential notices as `config warning:` lines (unless `--quiet`/`--json`).
-    pub fn print_unset_env(&self) {
+    /// Prints the unset-credential and defaults notices as `config warning:` lines (unless
+    /// `--quiet`/`--json`).
+    pub fn print_check_notices(&self) {
         if self.global.quiet || self.global.json {
             return;
         }
-        for d in &self.unset_env {
+        for d in self.unset_env.iter().chain(&self.notices) {
             eprintln!("{}", d.warning_line());
         }
     }

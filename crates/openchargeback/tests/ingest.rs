@@ -476,3 +476,54 @@ fn sigkill_mid_import_leaves_nothing_and_next_run_imports_everything() {
         .expect("journal mode");
     assert_eq!(mode, "wal", "WAL mode is back after the import");
 }
+
+/// Issue 17: rows identical in every column. `validate` warns (W7) naming the lines; ingest keeps
+/// both, reports the lines on stderr and flags both `possible_duplicate` (review list, `show`);
+/// re-importing the file changes nothing.
+#[test]
+fn issue_17_identical_rows_are_flagged_and_named() {
+    let inst = Instance::new();
+    let tags = r#""{""pi_email"":""dup@example.edu"",""project_id"":""p1"",""fund_org"":""F-1""}""#;
+    let row = format!("2025-01-01,2025-01-02,3.25,r-9,EC2,{tags}\n");
+    let other = format!("2025-01-01,2025-01-03,1.00,r-8,EC2,{tags}\n");
+    let file = inst.path("aws_2025-01.csv");
+    std::fs::write(
+        &file,
+        format!("BillingPeriodStart,ChargePeriodStart,BilledCost,ResourceId,ServiceName,Tags\n{row}{other}{row}"),
+    )
+    .expect("write");
+    let f = file.to_str().expect("utf8");
+    inst.cmd(&["validate", f])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("WARN  W7"))
+        .stdout(predicates::str::contains("lines 2 and 4 are identical"));
+    inst.cmd(&["ingest", f, "--source", "AWS"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("lines 2 and 4 are identical"));
+    assert_eq!(
+        inst.sql_count("SELECT count(*) FROM charges WHERE flag_reasons = '[\"possible_duplicate\"]' AND review_state = 'pending'"),
+        2
+    );
+    inst.cmd(&["review", "list", "--period", "2025-01"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("possible_duplicate"));
+    inst.cmd(&["show", "dup@example.edu", "--period", "2025-01"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("2 flagged"));
+    let (code, again) = inst.json(&["ingest", f, "--source", "AWS"]);
+    assert_eq!(code, 0, "{again}");
+    let r = &again["files"][0];
+    assert_eq!(
+        (
+            r["unchanged"].as_u64(),
+            r["inserted"].as_u64(),
+            r["updated"].as_u64()
+        ),
+        (Some(3), Some(0), Some(0))
+    );
+    assert_eq!(inst.sql_count("SELECT count(*) FROM charges"), 3);
+}

@@ -575,3 +575,90 @@ fn every_statement_pdf_passes_qpdf_check() {
     let failures = common::qpdf_failures(&long.path("out/pdfs"));
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A 4×4 PNG in the Python template's heading colour (#2c3e50).
+const LOGO_PNG: [u8; 73] = [
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 4, 0, 0, 0, 4, 8, 2, 0,
+    0, 0, 38, 147, 9, 41, 0, 0, 0, 16, 73, 68, 65, 84, 120, 156, 99, 208, 177, 11, 128, 35, 6, 226,
+    56, 0, 44, 67, 11, 161, 65, 127, 15, 203, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+/// Issue 17: a site with only the Python `statement.html` in its templates directory and the
+/// branding settings (logo, address, footer) gets PDFs from the default template that show the
+/// address and footer, embed the logo as an image, and pass `qpdf --check`. The notice about
+/// `statement.html` comes from `config check` once, not from every command.
+#[test]
+fn issue_17_statement_html_site_is_branded_by_settings() {
+    use predicates::prelude::*;
+    use predicates::str::contains;
+    if !common::have_poppler() || !common::have_qpdf() {
+        return;
+    }
+    let inst = Instance::with_extra(
+        "statements:\n  branding:\n    logo: logo.png\n    primary_color: \"#2c3e50\"\n    organization_address: |\n      Wombat Research Computing\n      42 Burrow Lane\n    footer_text: Billed monthly to the fund/org on file.\n",
+    );
+    std::fs::create_dir_all(inst.path("templates")).expect("templates dir");
+    std::fs::write(
+        inst.path("templates/statement.html"),
+        "<h1>{{ pi_email }}</h1>",
+    )
+    .expect("html");
+    std::fs::write(inst.path("templates/logo.png"), LOGO_PNG).expect("logo");
+    inst.cmd(&["config", "check"])
+        .assert()
+        .success()
+        .stderr(contains("statement.html is not used"));
+    inst.cmd(&["periods", "list"])
+        .assert()
+        .success()
+        .stderr(contains("statement.html").not());
+    for (file, source) in JAN_2025 {
+        let path = sample(file);
+        inst.cmd(&[
+            "ingest",
+            path.to_str().expect("utf8"),
+            "-s",
+            source,
+            "-p",
+            "2025-01",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("statement.html").not());
+    }
+    let (code, report) = inst.json(&["generate", "--period", "2025-01"]);
+    assert_eq!(code, 0, "{report}");
+    let files = pdfs(&inst.path("out/pdfs"));
+    assert_eq!(files.len(), 10);
+    for path in &files {
+        let text = squash(&pdf_text(path));
+        for needle in [
+            "WombatResearchComputing",
+            "42BurrowLane",
+            "Billedmonthlytothefund/orgonfile.",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{}: {needle} not in {text}",
+                path.display()
+            );
+        }
+        let images = Proc::new("pdfimages")
+            .arg("-list")
+            .arg(path)
+            .output()
+            .expect("pdfimages (poppler-utils)");
+        let listed = String::from_utf8_lossy(&images.stdout)
+            .lines()
+            .skip(2)
+            .count();
+        assert_eq!(
+            listed,
+            1,
+            "{}: one image XObject (the logo)",
+            path.display()
+        );
+    }
+    let failures = common::qpdf_failures(&inst.path("out/pdfs"));
+    assert!(failures.is_empty(), "{failures:?}");
+}

@@ -122,8 +122,13 @@ pub(super) fn sources(top: &mut Section<'_>, ctx: &mut Ctx) -> BTreeMap<String, 
     out
 }
 
-pub(super) fn statements(top: &mut Section<'_>, ctx: &mut Ctx) -> StatementsConfig {
+/// `statements`, and the logo as written (resolved once the templates directory is known).
+pub(super) fn statements(
+    top: &mut Section<'_>,
+    ctx: &mut Ctx,
+) -> (StatementsConfig, Option<super::branding::LogoItem>) {
     let mut s = sub(top, ctx, "statements");
+    let (branding, logo) = super::branding::branding(&mut s, ctx);
     let config = StatementsConfig {
         paper: s.choice(
             ctx,
@@ -133,7 +138,8 @@ pub(super) fn statements(top: &mut Section<'_>, ctx: &mut Ctx) -> StatementsConf
             &["us-letter", "a4"],
         ),
         workers: s.int_in(ctx, "workers", 0, 0, 1024) as usize,
+        branding,
     };
     s.finish(ctx);
-    config
+    (config, logo)
 }

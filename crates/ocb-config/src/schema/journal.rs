@@ -97,3 +97,33 @@ fn description(s: &mut Section<'_>, ctx: &mut Ctx, name: &str) -> String {
     }
     text
 }
+
+/// `config check` notice: known sources without `fund_org` while `journal.clearing_fund_org` is
+/// empty are credited to `CLOUD-CLEARING` by `gl`, `gl-upstream` and `template` journals (the
+/// Python web UI's clearing account). Any source not listed in `known_sources` is too.
+pub(super) fn clearing_notice(config: &crate::model::Config, ctx: &mut Ctx) {
+    if !config.journal.clearing_fund_org.is_empty() {
+        return;
+    }
+    let names: Vec<String> = config
+        .imports
+        .known_sources
+        .iter()
+        .filter(|s| s.fund_org.is_empty())
+        .map(|s| format!("'{}'", s.name))
+        .collect();
+    let which = match names.len() {
+        0 => "sources not listed in imports.known_sources are".to_string(),
+        1 => format!("source {} (and any source not listed) is", names[0]),
+        _ => format!(
+            "sources {} (and any source not listed) are",
+            names.join(", ")
+        ),
+    };
+    let msg = format!(
+        "empty: in gl, gl-upstream and template journals {which} credited to {} \
+         (set imports.known_sources[].fund_org or journal.clearing_fund_org)",
+        crate::model::DEFAULT_CLEARING_FUND_ORG
+    );
+    ctx.notice(None, "journal.clearing_fund_org", msg);
+}

@@ -2,6 +2,7 @@
 //! its keys with defaults from SPEC §4.3 (kept here and only here) and recording every problem.
 
 mod basics;
+mod branding;
 mod imports;
 mod journal;
 mod mail;
@@ -56,7 +57,8 @@ pub(crate) fn build(root: Option<&Node>, inputs: &Inputs<'_>, ctx: &mut Ctx) -> 
         .map_or_else(|| cwd.join("instance"), Path::to_path_buf);
     let templates_dir_line = top.line_of("templates_dir");
     let (journal, journal_template_line) = journal::journal(&mut top, ctx);
-    let config = Config {
+    let (statements, logo) = basics::statements(&mut top, ctx);
+    let mut config = Config {
         config_path: inputs.config_path.clone(),
         instance_dir,
         working_dir: cwd.to_path_buf(),
@@ -82,14 +84,17 @@ pub(crate) fn build(root: Option<&Node>, inputs: &Inputs<'_>, ctx: &mut Ctx) -> 
         review: review::review(&mut top, ctx),
         imports: imports::imports(&mut top, ctx),
         journal,
-        statements: basics::statements(&mut top, ctx),
+        statements,
     };
     let lines = templates::Lines {
         templates_dir: templates_dir_line,
         journal_template: journal_template_line,
     };
     top.finish(ctx);
+    config.statements.branding.logo =
+        logo.and_then(|item| branding::resolve_logo(&config, item, ctx));
     templates::check(&config, &lines, ctx);
+    journal::clearing_notice(&config, ctx);
     config
 }
 

@@ -4,6 +4,26 @@
 use crate::model::{Config, DEFAULT_JOURNAL_TEMPLATE};
 use crate::reader::Ctx;
 
+impl Config {
+    /// The notice for a templates directory holding the Python project's `statement.html` but
+    /// no `statement.typ`: PDFs then use the default Typst template with the
+    /// `statements.branding` settings. Shown by `config check`, `serve` and the web statements
+    /// page, not by every command (issue 17).
+    pub fn statement_html_notice(&self) -> Option<String> {
+        let dir = self.effective_templates_dir()?;
+        let html = dir.join("statement.html");
+        if !html.is_file() || dir.join("statement.typ").is_file() {
+            return None;
+        }
+        Some(format!(
+            "{} is not used: PDF statements use the default Typst template with the \
+             statements.branding settings (logo, colour, address, footer and contact text); \
+             see docs/statement-template.md#coming-from-statement-html",
+            html.display()
+        ))
+    }
+}
+
 /// Lines of the keys the checks refer to.
 pub(super) struct Lines {
     /// `templates_dir`.
@@ -14,14 +34,8 @@ pub(super) struct Lines {
 
 pub(super) fn check(config: &Config, lines: &Lines, ctx: &mut Ctx) {
     let dir = config.effective_templates_dir();
-    if let Some(dir) = &dir {
-        if dir.join("statement.html").is_file() {
-            let msg = format!(
-                "statement.html in {} is ignored: PDF statements use statement.typ",
-                dir.display()
-            );
-            ctx.warn(lines.templates_dir, "templates_dir", msg);
-        }
+    if let Some(msg) = config.statement_html_notice() {
+        ctx.notice(lines.templates_dir, "templates_dir", msg);
     }
     let name = &config.journal.template;
     if name.is_empty()

@@ -120,6 +120,24 @@ use rstest::rstest;
     "statements.workers",
     "must be between 0 and 1024"
 )]
+#[case::branding_color(
+    "statements:\n  branding:\n    primary_color: navy",
+    3,
+    "statements.branding.primary_color",
+    "'navy' is not a colour: write #RRGGBB"
+)]
+#[case::branding_logo_format(
+    "statements:\n  branding:\n    logo: logo.bmp",
+    3,
+    "statements.branding.logo",
+    "must be a PNG, JPEG or SVG file"
+)]
+#[case::branding_logo_missing(
+    "statements:\n  branding:\n    logo: /nonexistent/ocb-logo.png",
+    3,
+    "statements.branding.logo",
+    "logo file '/nonexistent/ocb-logo.png' not found"
+)]
 #[case::default_mode(
     "imports:\n  default_mode: merge",
     2,

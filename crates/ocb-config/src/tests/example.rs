@@ -94,6 +94,11 @@ const SPEC_KEYS: &[&str] = &[
     "journal.clearing_fund_org",
     "statements.paper",
     "statements.workers",
+    "statements.branding.logo",
+    "statements.branding.primary_color",
+    "statements.branding.organization_address",
+    "statements.branding.footer_text",
+    "statements.branding.contact_text",
 ];
 
 fn leaf_keys(node: &Node, path: &str, out: &mut Vec<String>) {

@@ -109,16 +109,43 @@ fn load_in(dir: &Path, yaml: &str) -> Loaded {
     load_str(yaml, Some(&file), &no_env, dir).expect("valid")
 }
 
+/// Issue 17: a `statement.html` without `statement.typ` is a notice for `config check` and
+/// `serve` (not a warning every command prints), pointing at the branding settings.
 #[test]
-fn statement_html_in_templates_dir_is_warned() {
+fn statement_html_in_templates_dir_is_a_notice_not_a_warning() {
     let dir = instance_with(&["statement.html"]);
     let loaded = load_in(dir.path(), "");
-    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
-    assert_eq!(loaded.warnings[0].key, "templates_dir");
-    assert!(loaded.warnings[0].message.contains("statement.html in "));
-    assert!(loaded.warnings[0]
-        .message
-        .ends_with("is ignored: PDF statements use statement.typ"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let html: Vec<&Diagnostic> = loaded
+        .notices
+        .iter()
+        .filter(|d| d.key == "templates_dir")
+        .collect();
+    assert_eq!(html.len(), 1, "{:?}", loaded.notices);
+    assert!(html[0].message.contains("statement.html is not used"));
+    assert!(html[0].message.contains("statements.branding"));
+    let with_typ = instance_with(&["statement.html", "statement.typ"]);
+    let loaded = load_in(with_typ.path(), "");
+    assert!(loaded.notices.iter().all(|d| d.key != "templates_dir"));
+}
+
+/// Issue 17: sources without a credit fund/org are credited to CLOUD-CLEARING; `config check`
+/// says so once, naming them, unless `journal.clearing_fund_org` is set.
+#[test]
+fn sources_without_credit_fund_org_are_a_clearing_notice() {
+    let yaml =
+        "imports:\n  known_sources:\n    - name: AWS\n    - name: HPC\n      fund_org: IT-HPC\n";
+    let loaded = load_ok(yaml);
+    let n: Vec<&Diagnostic> = loaded
+        .notices
+        .iter()
+        .filter(|d| d.key == "journal.clearing_fund_org")
+        .collect();
+    assert_eq!(n.len(), 1, "{:?}", loaded.notices);
+    assert!(n[0].message.contains("source 'AWS'"), "{}", n[0].message);
+    assert!(n[0].message.contains("CLOUD-CLEARING"));
+    let set = load_ok(&format!("{yaml}journal:\n  clearing_fund_org: IT-CLEAR\n"));
+    assert!(set.notices.is_empty(), "{:?}", set.notices);
 }
 
 #[rstest]
@@ -155,7 +182,7 @@ fn configured_templates_dir_wins() {
         loaded.config.effective_templates_dir(),
         Some(dir.path().join("tpl"))
     );
-    assert_one_key(&loaded.warnings, "templates_dir", Some(1));
+    assert_one_key(&loaded.notices, "templates_dir", Some(1));
 }
 
 fn assert_one_key(diags: &[Diagnostic], key: &str, line: Option<usize>) {
@@ -174,4 +201,23 @@ fn serve_warns_without_users() {
         "web:\n  users:\n    a:\n      email: a@b.edu\n      display_name: A\n      password_hash: '{ADMIN123}'\n"
     );
     assert_eq!(load_ok(&with_user).config.serve_warnings(), []);
+}
+
+/// Issue 17: a relative logo is looked up in the templates directory (where a Python
+/// `statement.html` kept its images); colours are normalised; block-scalar text loses its final
+/// line break.
+#[test]
+fn branding_logo_is_found_in_the_templates_dir() {
+    let dir = instance_with(&["statement.html", "logo.png"]);
+    let yaml = "statements:\n  branding:\n    logo: logo.png\n    primary_color: '#2C3E50'\n    organization_address: |\n      Research Computing\n      1 Campus Drive\n    footer_text: ''\n";
+    let loaded = load_in(dir.path(), yaml);
+    let b = &loaded.config.statements.branding;
+    assert_eq!(b.logo, Some(dir.path().join("instance/templates/logo.png")));
+    assert_eq!(b.primary_color.as_deref(), Some("#2c3e50"));
+    assert_eq!(
+        b.organization_address.as_deref(),
+        Some("Research Computing\n1 Campus Drive")
+    );
+    assert_eq!(b.footer_text, None, "empty means not set");
+    assert!(load_ok("").config.statements.branding.is_empty());
 }

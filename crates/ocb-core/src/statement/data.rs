@@ -35,6 +35,9 @@ pub struct DataSettings<'a> {
     pub generated_at_utc: &'a str,
     /// Statement date (calendar date in the configured zone).
     pub statement_date: &'a str,
+    /// `branding` object for the template (`statements.branding`, issue 17), or `None`: the
+    /// field is then left out, so data and PDFs of sites without branding stay as they were.
+    pub branding: Option<&'a Value>,
 }
 
 /// Per-statement inputs besides the figures.
@@ -191,7 +194,7 @@ pub fn template_data(
         })
         .collect();
     let p = period.to_string();
-    json!({
+    let mut data = json!({
         "schema_version": 1,
         "is_draft": meta.is_draft,
         "is_stale": meta.is_stale,
@@ -218,7 +221,11 @@ pub fn template_data(
         "charges": sorted_charges(charges).into_iter().map(|c| charge_json(c, settings)).collect::<Vec<_>>(),
         "lifecycle": notice,
         "footnotes": footnotes,
-    })
+    });
+    if let (Some(b), Some(object)) = (settings.branding, data.as_object_mut()) {
+        object.insert("branding".into(), b.clone());
+    }
+    data
 }
 
 #[cfg(test)]
@@ -286,6 +293,7 @@ mod tests {
             generated_at: "2025-02-03 04:05 UTC",
             generated_at_utc: "2025-02-03T04:05:06Z",
             statement_date: "2025-02-03",
+            branding: None,
         };
         let meta = StatementMeta {
             statement_id: 7,

@@ -4,6 +4,7 @@ use super::{Example, FileReport, PeriodSummary, Periods, RuleReport, ValidateOpt
 use crate::cell::{Cell, RecordView};
 use crate::columns::{Columns, FocusColumn, DATE_COLUMNS};
 use crate::diag::{truncate_value, Code, Diagnostic, LineRef};
+use crate::duplicates::{duplicate_message, DuplicateRows};
 use crate::error::FileError;
 use crate::row::{FocusRow, RejectedRecord};
 use chrono::{Datelike, Timelike};
@@ -68,6 +69,7 @@ rules! {
     W4 = "W4", "pi_email is a valid address", false;
     W5 = "W5", "columns are FOCUS or x_ columns", true;
     W6 = "W6", "dates without non-UTC offsets", false;
+    W7 = "W7", "no row identical to another row", false;
     WPeriodEnd = "W_PERIOD_END", "BillingPeriodEnd not before BillingPeriodStart", false;
 }
 
@@ -138,6 +140,8 @@ pub(crate) struct Tally<'o> {
     /// The input could not be opened (missing, unreadable, no header): only L1 ran, and the
     /// other rules are reported as not run rather than as passes (issue 16, item 11).
     unopened: bool,
+    /// Rows seen, to report identical ones (W7, issue 17).
+    duplicates: DuplicateRows,
 }
 
 /// Positions (0-based) of the columns the strict rules read.
@@ -161,6 +165,7 @@ impl<'o> Tally<'o> {
             accs: RuleId::ALL.iter().map(|_| Acc::default()).collect(),
             pos: Positions::default(),
             unopened: false,
+            duplicates: DuplicateRows::new(),
         }
     }
 
@@ -299,6 +304,11 @@ impl<'o> Tally<'o> {
                 "matches none of review.fund_org_patterns",
             ),
             Some(_) => {}
+        }
+        if let Some(first) = self.duplicates.check(row.raw_hash, &row.line) {
+            // Ingest keeps both rows and flags both `possible_duplicate` (SPEC §5.7).
+            let message = duplicate_message(&first, &row.line);
+            self.add(RuleId::W7, line, None, None, message);
         }
         for w in &row.warnings {
             match w.code {

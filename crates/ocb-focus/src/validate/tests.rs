@@ -429,3 +429,21 @@ fn period_totals_of_the_largest_amounts_are_exact() {
     assert_eq!(r.periods[0].billed_total, "1000000000000000.00000000000000");
     assert!(render_human(&r, "$").contains("$1,000,000,000,000,000.00"));
 }
+
+/// Issue 17: rows identical in every column are warning W7, naming both lines; the file still
+/// passes (ingest keeps both, flagged). A row that differs in one cell is not a copy.
+#[test]
+fn w7_names_identical_rows() {
+    let same = format!("2025-01-01,,,1.50,,{TAGS}");
+    let (_dir, path) = lite_file(&[&same, &format!("2025-01-01,,,1.51,,{TAGS}"), &same, &same]);
+    let r = validate_path(&path, &ValidateOptions::default());
+    let w7 = rule(&r, "W7");
+    assert_eq!((w7.status.as_str(), w7.count), ("warn", 2));
+    let messages: Vec<&str> = w7.examples.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["lines 2 and 4 are identical", "lines 2 and 5 are identical"]
+    );
+    assert_eq!(w7.examples[0].line.as_deref(), Some("line 4"));
+    assert!(r.passed());
+}

@@ -35,8 +35,7 @@ fn refusal(e: &JournalError) -> ApiError {
         JournalError::PeriodNotFound(_) | JournalError::Store(StoreError::NotFound(_)) => {
             StatusCode::NOT_FOUND
         }
-        JournalError::NoCreditFundOrg(_)
-        | JournalError::InvalidAccounts { .. }
+        JournalError::InvalidAccounts { .. }
         | JournalError::TemplateNotFound { .. }
         | JournalError::Template { .. }
         | JournalError::Store(StoreError::AmountOutOfRange { .. }) => {
@@ -49,7 +48,7 @@ fn refusal(e: &JournalError) -> ApiError {
 }
 
 /// `POST /api/v1/journal` `{period, format?, include_flagged?}` (format `default`, `standard`,
-/// `summary`, `gl` or `template`; default `default` as on the CLI) → the file, with
+/// `summary`, `gl`, `gl-upstream` or `template`; default `default` as on the CLI) → the file, with
 /// `X-Export-Id` and one `X-Export-Warning` header per warning (e.g. an open period).
 pub async fn export(
     State(st): State<AppState>,

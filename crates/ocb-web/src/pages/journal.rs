@@ -25,6 +25,7 @@ fn describe(f: Format) -> &'static str {
         Format::Standard => "One row per charge with its rounded billed and list cost, source, dates and references.",
         Format::Summary => "One row per PI, project and fund/org with the subtotal and charge count.",
         Format::Gl => "Balanced general-ledger entries: a debit per charged fund/org, source and account, and a credit offset per source.",
+        Format::GlUpstream => "The Python web UI's GL columns (period, account, description, debit, credit): a debit per charged fund/org and a credit per credit fund/org (CLOUD-CLEARING when none is configured).",
         Format::Template => "The GL entries rendered through the configured journal template (journal.template).",
     }
 }

@@ -33,12 +33,18 @@ pub async fn list(
     Viewer(u): Viewer,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    // Issue 17: said here and at `config check`, not on every command. Without the server's
+    // paths: every role sees this page.
+    let template_notice = st.config.statement_html_notice().map(|_| {
+        "The templates directory holds statement.html (the Python OpenChargeback's template), which is not used: \
+         statements use the default template with the statements.branding settings (logo, colour, address, footer and contact text)."
+    });
     st.page(u, "statements.html", "statements", move |s, ctx| {
         let period = param(&q, "period").or_else(|| ctx.period.clone());
         let pi = param(&q, "pi").map(|p| p.to_lowercase());
         let job = q.get("job").and_then(|j| j.parse::<i64>().ok());
         let Some(period) = period else {
-            return Ok(json!({"title": "Statements", "period": null, "rows": [], "job": job}));
+            return Ok(json!({"title": "Statements", "period": null, "rows": [], "job": job, "template_notice": template_notice}));
         };
         let p = parse_period(&period)?;
         let info = s
@@ -64,6 +70,7 @@ pub async fn list(
             "rows": view, "count": rows.len(), "sent": sent, "unsent": rows.len() - sent,
             "total": ctx.money(total),
             "can_review": ctx.can_review(),
+            "template_notice": template_notice,
         }))
     })
     .await

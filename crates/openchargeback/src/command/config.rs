@@ -15,7 +15,7 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
         ConfigCommand::Check => {
             let json = global.json;
             let ctx = Ctx::load(global)?;
-            ctx.print_unset_env();
+            ctx.print_check_notices();
             // The same rule `serve` applies at startup (one shared check in ocb-config), so a
             // config that passes here does not stop the server (issue 15, item 8f).
             ctx.config
@@ -30,6 +30,7 @@ pub fn run(global: Global, cmd: ConfigCommand) -> Result<ExitCode, CliError> {
                 super::print_json(&serde_json::json!({
                     "valid": true,
                     "config": c.redacted(),
+                    "notices": ctx.notices.iter().map(|d| d.warning_line()).collect::<Vec<_>>(),
                     "effective_review": {
                         "flag_patterns": review.flag_patterns,
                         "fund_org_patterns": review.fund_org_patterns,

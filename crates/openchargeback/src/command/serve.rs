@@ -9,7 +9,7 @@ use crate::error::CliError;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, CliError> {
-    ctx.print_unset_env();
+    ctx.print_check_notices();
     serve_config(ctx.config.clone(), args.host, args.port, None)
 }
 
