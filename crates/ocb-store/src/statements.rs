@@ -137,7 +137,9 @@ pub struct RunOutcome {
     pub unchanged: usize,
     /// Statements removed (no billable charges any more).
     pub removed: usize,
-    /// PDFs of removed statements (delete after the moves).
+    /// PDFs no longer current, deleted after the moves: those of removed statements and the
+    /// old names of statements whose file name changed (issue 17: names use the email's local
+    /// part now; a PI with a clashing local part renames files too).
     pub removed_pdfs: Vec<PathBuf>,
 }
 
@@ -357,6 +359,11 @@ impl Store {
         };
         for s in &run.statements {
             let old = by_key.remove(&(s.pi_email.as_str(), s.project_id.as_str()));
+            // A renamed statement's old file would otherwise stay in pdf_dir forever, under a
+            // name no statement points at; the caller keeps any path that is current again.
+            if let Some(o) = old.filter(|o| o.pdf_path != s.pdf_path) {
+                out.removed_pdfs.push(o.pdf_path.clone());
+            }
             match (
                 old.is_some(),
                 upsert(&tx, &at, run.kind, run_id, &p, s, old)?,

@@ -120,6 +120,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The time of each user's latest successful login, keyed by lower-case username. Read from
+    /// the `auth.login_success` audit events (indexed by event): the audit trail already holds
+    /// every login, so no column has to be kept in step with it.
+    pub fn last_logins(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT lower(target_id), max(occurred_at) FROM audit_events
+             WHERE event = 'auth.login_success' AND target_id IS NOT NULL GROUP BY lower(target_id)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Creates a database user; refused when the name exists (`Username 'x' already exists.`).
     pub fn create_user(&mut self, actor: &Actor, u: &NewUser) -> Result<i64> {
         let at = self.now();

@@ -41,6 +41,9 @@ mod view;
 
 pub use error::AppError;
 pub use pages::router;
+/// The account rules shared with the CLI's `users` commands (the rest of the service layer is
+/// the web's own).
+pub use services::users as user_admin;
 pub use state::AppState;
 pub use templates::EMBEDDED as EMBEDDED_TEMPLATES;
 

@@ -149,6 +149,9 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
             "period=2025-01&expected_count=999".into(),
             Min::Reviewer,
         ),
+        // Upstream's URLs (issue 17): aliases with the same role and CSRF checks.
+        (&format!("/review/{q}/approve"), String::new(), Min::Reviewer),
+        (&format!("/review/{q}/reject"), "note=no".into(), Min::Reviewer),
         ("/statements/generate", "period=2025-01".into(), Min::Reviewer),
         ("/statements/send-unsent", "period=2025-01".into(), Min::Reviewer),
         ("/statements/1/send", String::new(), Min::Reviewer),
@@ -172,6 +175,7 @@ fn post_routes(f: &Fixture) -> Vec<(String, String, Min)> {
         ),
         ("/periods/2025-01/finalize", "confirm=1".into(), Min::Admin),
         ("/settings/patterns", "flag_patterns=gpu&fund_org_patterns=".into(), Min::Admin),
+        ("/settings/review-patterns", "flag_patterns=gpu&fund_org_patterns=".into(), Min::Admin),
         ("/settings/revert", String::new(), Min::Admin),
         ("/settings/reevaluate", "period=2025-01".into(), Min::Admin),
         // Without the confirmation box: refused with a message, nothing deleted.

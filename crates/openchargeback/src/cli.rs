@@ -89,12 +89,12 @@ pub enum Command {
     /// Convert a raw export (slurm, isilon, qumulo, azure-local, openai, aws-cur, azure-ea) to lite FOCUS
     #[command(disable_help_flag = true)]
     Convert(ConvertArgs),
-    /// Web users: API tokens (create, list, revoke)
+    /// Web users: list, add, set-password, disable, enable, delete, hash-password, API tokens
     #[command(subcommand, arg_required_else_help = true)]
     Users(UsersCommand),
     /// Run the web UI
-    #[command(visible_alias = "web")]
-    Serve(ServeArgs),
+    #[command(visible_alias = "web", disable_help_flag = true)]
+    Serve(ServeCommand),
     /// Run a full monthly cycle on embedded sample data in a fresh instance
     Demo(DemoArgs),
     /// Benchmarks (figures for BENCHMARKS.md)
@@ -448,6 +448,23 @@ pub struct ConvertArgs {
     pub args: Vec<std::ffi::OsString>,
 }
 
+/// `serve`, spelled as upstream's: `-h` is the host, so `--help` is its only help flag.
+#[derive(Args, Debug)]
+pub struct ServeCommand {
+    /// Address to listen on (default: web.host)
+    #[arg(short = 'h', long)]
+    pub host: Option<String>,
+    /// Port (default: web.port; 0 = any free port)
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// Accepted for upstream's scripts; has no effect (restart the server to load changes)
+    #[arg(long)]
+    pub reload: bool,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Instance directory
@@ -464,6 +481,7 @@ pub struct DemoArgs {
     pub listen: ServeArgs,
 }
 
+/// Where to listen: `demo --serve` (long options only, so its `-h` stays help).
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on (default: web.host)
@@ -481,12 +499,59 @@ pub fn parse_period(s: &str) -> Result<ocb_core::period::Period, String> {
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
+    /// List web users: config and database accounts
+    List,
+    /// Add a database user; the password is asked twice without echo on a terminal, else read
+    /// from the first line of standard input
+    Add {
+        /// Username (letters, digits, '_', '.', '-'; case-insensitive)
+        username: String,
+        /// Email address
+        #[arg(long, required = true)]
+        email: String,
+        /// Role
+        #[arg(long, default_value = "viewer", value_parser = ["admin", "reviewer", "viewer"])]
+        role: String,
+        /// Display name
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input, even on a terminal
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a database user's password (read like `add`); the user's sessions end
+    SetPassword {
+        /// Username (case-insensitive)
+        username: String,
+        /// Read the password from the first line of standard input, even on a terminal
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a database user: they can no longer log in, their sessions and tokens stop working
+    Disable {
+        /// Username (case-insensitive)
+        username: String,
+    },
+    /// Enable a disabled database user
+    Enable {
+        /// Username (case-insensitive)
+        username: String,
+    },
+    /// Delete a database user with their sessions and API tokens
+    Delete {
+        /// Username (case-insensitive)
+        username: String,
+    },
     /// API tokens (SPEC §14.5): create (printed once), list, revoke
     #[command(subcommand, arg_required_else_help = true)]
     Token(TokenCommand),
-    /// Print a bcrypt hash for `web.users.<name>.password_hash`; reads the password from the
-    /// first line of standard input. Needs no configuration
-    HashPassword,
+    /// Print a bcrypt hash for `web.users.<name>.password_hash`; the password is asked without
+    /// echo on a terminal, else read from the first line of standard input. Needs no configuration
+    HashPassword {
+        /// Read the password from the first line of standard input, even on a terminal
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -80,7 +80,9 @@ fn generate_send_delivers_one_message_per_pi_with_all_pdfs() {
             assert_eq!(a.header("content-type"), Some("application/pdf"));
             assert!(a.decoded().starts_with(b"%PDF-"), "attachment is a PDF");
             let name = a.filename().expect("file name");
-            assert!(name.starts_with(&format!("2025-01_{}_", m.to[0])), "{name}");
+            // Named after the recipient's local part (issue 17), as upstream names them.
+            let local = m.to[0].split('@').next().expect("local part");
+            assert!(name.starts_with(&format!("2025-01_{local}_")), "{name}");
             attachments += 1;
         }
     }
@@ -251,7 +253,7 @@ fn dev_mode_writes_eml_and_html_files() {
     );
     let html = std::fs::read_to_string(zorp.with_extension("html")).expect("html");
     assert!(html.starts_with("<!-- TO: zorp.blinkman@example.edu -->"));
-    assert!(html.contains("<!-- ATTACHMENTS: 2025-01_zorp.blinkman@example.edu_genomics-sequencing.pdf, 2025-01_zorp.blinkman@example.edu_protein-folding-ml.pdf -->"));
+    assert!(html.contains("<!-- ATTACHMENTS: 2025-01_zorp.blinkman_genomics-sequencing.pdf, 2025-01_zorp.blinkman_protein-folding-ml.pdf -->"));
     assert!(
         html.contains("Draft:"),
         "open period: the email says the statements are drafts"

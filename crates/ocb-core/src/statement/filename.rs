@@ -1,8 +1,16 @@
-//! Statement PDF file names (SPEC §8.7): `{period}_{pi}_{project}.pdf`, each part sanitised so the
-//! name is valid on Linux, macOS and Windows, and made unique within a period.
+//! Statement PDF file names (SPEC §8.7, issue 17): `{period}_{pi}_{project}.pdf`, each part
+//! sanitised so the name is valid on Linux, macOS and Windows, and made unique within a period.
+//!
+//! `{pi}` is the lower-case local part of the PI's email (`2025-01_zorp.blinkman_genomics.pdf`),
+//! as upstream names its files, so scripts that pick statements up by name keep working. Two
+//! PIs of one period whose emails share a local part (`a@x.edu`, `a@y.edu`) would get the same
+//! name: those PIs, and only those, keep their whole address (`2025-01_a@x.edu_p.pdf`). The
+//! choice depends only on the period's set of PIs, so a regeneration names the files the same
+//! way; a PI who joins later with a clashing local part renames the other PI's files too, and
+//! the generation run replaces the old files (the store lists them for removal).
 
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const RESERVED: [&str; 22] = [
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
@@ -33,21 +41,51 @@ pub fn sanitize_component(raw: &str) -> String {
     out
 }
 
+/// The local part of a lower-case email (all of it when there is no `@`).
+fn local_part(email: &str) -> &str {
+    email.rsplit_once('@').map_or(email, |(local, _)| local)
+}
+
+/// The local parts shared by two or more distinct PI emails of the period.
+fn ambiguous_locals(emails: &[String]) -> HashSet<&str> {
+    let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for e in emails {
+        owners.entry(local_part(e)).or_default().insert(e);
+    }
+    owners
+        .into_iter()
+        .filter(|(_, o)| o.len() > 1)
+        .map(|(l, _)| l)
+        .collect()
+}
+
 fn base_name(period: &str, pi: &str, project: &str) -> String {
     format!(
         "{period}_{}_{}",
-        sanitize_component(&pi.to_lowercase()),
+        sanitize_component(pi),
         sanitize_component(project)
     )
 }
 
-/// File names for the (PI, project) pairs of one period, in input order. Names that would
-/// collide (compared case-insensitively, as on Windows and macOS) each get `-` and the first 8
-/// hex digits of SHA-256(project id) before `.pdf`.
+/// File names for the (PI, project) pairs of one period, in input order. `{pi}` is the email's
+/// local part, or the whole email for PIs whose local part another PI of the period shares.
+/// Names that would still collide (compared case-insensitively, as on Windows and macOS) each
+/// get `-` and the first 8 hex digits of SHA-256(project id) before `.pdf`.
 pub fn pdf_file_names(period: &str, statements: &[(&str, &str)]) -> Vec<String> {
-    let bases: Vec<String> = statements
+    let emails: Vec<String> = statements.iter().map(|(pi, _)| pi.to_lowercase()).collect();
+    let ambiguous = ambiguous_locals(&emails);
+    let bases: Vec<String> = emails
         .iter()
-        .map(|(pi, project)| base_name(period, pi, project))
+        .zip(statements)
+        .map(|(email, (_, project))| {
+            let local = local_part(email);
+            let pi = if ambiguous.contains(local) {
+                email
+            } else {
+                local
+            };
+            base_name(period, pi, project)
+        })
         .collect();
     let mut count: HashMap<String, usize> = HashMap::new();
     for b in &bases {
@@ -87,27 +125,49 @@ mod tests {
     }
 
     #[test]
-    fn spec_example_and_collisions() {
+    fn names_use_the_local_part_and_stay_unique() {
         let names = pdf_file_names(
             "2025-01",
             &[
                 ("Zorp.Blinkman@example.edu", "genomics-sequencing"),
-                ("a@x.edu", "p/1"),
-                ("a@x.edu", "p:1"),
-                ("a@x.edu", "P_1"),
+                ("b@x.edu", "p/1"),
+                ("b@x.edu", "p:1"),
+                ("b@x.edu", "P_1"),
+                ("b@x.edu", "q"),
+            ],
+        );
+        assert_eq!(names[0], "2025-01_zorp.blinkman_genomics-sequencing.pdf");
+        assert_eq!(names[4], "2025-01_b_q.pdf");
+        let h = |p: &str| hex::encode(Sha256::digest(p.as_bytes()))[..8].to_string();
+        assert_eq!(names[1], format!("2025-01_b_p_1-{}.pdf", h("p/1")));
+        assert_eq!(names[2], format!("2025-01_b_p_1-{}.pdf", h("p:1")));
+        assert_eq!(names[3], format!("2025-01_b_P_1-{}.pdf", h("P_1")));
+        let unique: std::collections::HashSet<_> = names.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn pis_sharing_a_local_part_keep_their_whole_address() {
+        let names = pdf_file_names(
+            "2025-01",
+            &[
+                ("a@x.edu", "p"),
+                ("A@Y.edu", "p"),
                 ("a@x.edu", "q"),
+                ("c@x.edu", "p"),
             ],
         );
         assert_eq!(
-            names[0],
-            "2025-01_zorp.blinkman@example.edu_genomics-sequencing.pdf"
+            names,
+            [
+                "2025-01_a@x.edu_p.pdf",
+                "2025-01_a@y.edu_p.pdf",
+                "2025-01_a@x.edu_q.pdf",
+                "2025-01_c_p.pdf",
+            ]
         );
-        assert_eq!(names[4], "2025-01_a@x.edu_q.pdf");
-        let h = |p: &str| hex::encode(Sha256::digest(p.as_bytes()))[..8].to_string();
-        assert_eq!(names[1], format!("2025-01_a@x.edu_p_1-{}.pdf", h("p/1")));
-        assert_eq!(names[2], format!("2025-01_a@x.edu_p_1-{}.pdf", h("p:1")));
-        assert_eq!(names[3], format!("2025-01_a@x.edu_P_1-{}.pdf", h("P_1")));
-        let unique: std::collections::HashSet<_> = names.iter().map(|n| n.to_lowercase()).collect();
-        assert_eq!(unique.len(), names.len());
+        // The same PI under two spellings is one PI: no clash, the local part is enough.
+        let same = pdf_file_names("2025-01", &[("a@x.edu", "p"), ("A@x.edu", "q")]);
+        assert_eq!(same, ["2025-01_a_p.pdf", "2025-01_a_q.pdf"]);
     }
 }

@@ -62,6 +62,10 @@ pub fn router(st: AppState) -> Router {
         .route("/review/selected", post(review::selected))
         .route("/review/by-filter", post(review::by_filter))
         .route("/review/approve-all", post(review::approve_all))
+        // Upstream's form URLs (issue 17; table in docs/web.md): the same handlers, so the same
+        // role and CSRF checks.
+        .route("/review/{id}/approve", post(review::approve_path))
+        .route("/review/{id}/reject", post(review::reject_path))
         .route("/imports", get(imports::list))
         .route(
             "/imports/upload",
@@ -113,6 +117,7 @@ pub fn router(st: AppState) -> Router {
         .route("/account/unlock", post(lockouts::lift_own))
         .route("/settings", get(settings::show))
         .route("/settings/patterns", post(settings::save))
+        .route("/settings/review-patterns", post(settings::save))
         .route("/settings/revert", post(settings::revert))
         .route("/settings/reset", post(settings::reset))
         .route(

@@ -13,7 +13,7 @@ use crate::services::review::{
 use crate::state::AppState;
 use crate::view::{page_of, pager, param, query_string};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use ocb_store::{
@@ -247,7 +247,47 @@ pub async fn approve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = pairs(&body);
+    approve_one(st, u, headers, pairs(&body)).await
+}
+
+/// `POST /review/{id}/approve`: upstream's URL for approving one charge (issue 17), an alias of
+/// `POST /review/approve` with the id taken from the path. Same role, same CSRF check (the
+/// middleware checks every state-changing request), same handler.
+pub async fn approve_path(
+    State(st): State<AppState>,
+    Reviewer(u): Reviewer,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    approve_one(st, u, headers, with_id(pairs(&body), id)).await
+}
+
+/// `POST /review/{id}/reject`: upstream's URL for rejecting one charge, as
+/// [`approve_path`] is for approving.
+pub async fn reject_path(
+    State(st): State<AppState>,
+    Reviewer(u): Reviewer,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    reject_one(st, u, headers, with_id(pairs(&body), id)).await
+}
+
+/// The form fields with `id` set to the charge named in the path (the path wins over a field).
+fn with_id(mut p: Vec<(String, String)>, id: i64) -> Vec<(String, String)> {
+    p.retain(|(k, _)| k != "id");
+    p.push(("id".into(), id.to_string()));
+    p
+}
+
+async fn approve_one(
+    st: AppState,
+    u: CurrentUser,
+    headers: HeaderMap,
+    p: Vec<(String, String)>,
+) -> Response {
     let to = back(&p);
     // Fund/org overrides are checked against the patterns in effect (database override, §4.5).
     let rules = crate::services::settings::effective_rules(&st).await;
@@ -291,7 +331,15 @@ pub async fn reject(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = pairs(&body);
+    reject_one(st, u, headers, pairs(&body)).await
+}
+
+async fn reject_one(
+    st: AppState,
+    u: CurrentUser,
+    headers: HeaderMap,
+    p: Vec<(String, String)>,
+) -> Response {
     let to = back(&p);
     let out = match single_id(&p) {
         Ok(id) => {

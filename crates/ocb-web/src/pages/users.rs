@@ -2,20 +2,22 @@
 //! (email, display name, role), password reset, enable/disable, revoke sessions, delete.
 //!
 //! The protections (yourself, the last enabled admin, config-managed accounts) are enforced by
-//! the store inside its write transaction; this module validates the form fields, hashes
-//! passwords with the policy of §14.3 and turns refusals into flash messages.
+//! the store inside its write transaction; the form checks, the policy of §14.3 and hashing are
+//! in `services::users`, shared with the CLI's `users` commands. This module reads the forms
+//! and turns refusals into flash messages.
 
 use crate::auth::Admin;
 use crate::error::AppError;
 use crate::password;
 use crate::security::{form_field, CurrentUser};
+use crate::services::users::{self as user_admin, NewAccount, UserError};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ocb_config::Role;
-use ocb_store::{NewUser, Store, StoreError, UserEdit};
+use ocb_store::{Store, UserEdit};
 use serde_json::{json, Value};
 
 /// `GET /settings/users`.
@@ -67,36 +69,6 @@ pub async fn new_form(State(st): State<AppState>, Admin(u): Admin) -> Result<Res
     create_form(&st, u, None, json!({"role": "viewer"})).await
 }
 
-/// The first rule a create form breaks (SPEC §14.3 messages, in upstream's order).
-fn check_new(
-    f: &impl Fn(&str) -> String,
-    policy: &ocb_config::PasswordRequirements,
-) -> Result<(), String> {
-    let username = f("username");
-    if username.is_empty() {
-        return Err("Username is required.".into());
-    }
-    if !password::valid_username(&username) {
-        return Err(
-            "Usernames use letters, digits, '_', '.' and '-' only (at most 100 characters).".into(),
-        );
-    }
-    let email = f("email");
-    if email.is_empty() {
-        return Err("Email is required.".into());
-    }
-    if !ocb_core::attribution::is_valid_email(&email) {
-        return Err(format!("'{email}' is not a valid email address."));
-    }
-    if f("password") != f("confirm_password") {
-        return Err("Passwords do not match.".into());
-    }
-    if Role::parse(&f("role")).is_none() {
-        return Err("Invalid role.".into());
-    }
-    password::check_policy(&f("password"), policy)
-}
-
 /// `POST /settings/users`: creates a database user (audited `user.created` by the store).
 pub async fn create(
     State(st): State<AppState>,
@@ -112,24 +84,17 @@ pub async fn create(
         }
     };
     let values = json!({"username": f("username"), "email": f("email"), "display_name": f("display_name"), "role": f("role")});
-    if let Err(msg) = check_new(&f, &st.config.web.password_requirements) {
-        return create_form(&st, u, Some(msg), values).await;
-    }
-    let new = NewUser {
+    let account = NewAccount {
         username: f("username"),
         email: f("email"),
         display_name: f("display_name"),
-        password_hash: String::new(),
         role: f("role"),
-        recovery: false,
+        password: f("password"),
+        confirm: f("confirm_password"),
     };
-    let (pass, actor) = (f("password"), u.actor());
+    let (policy, actor) = (st.config.web.password_requirements.clone(), u.actor());
     let created = st
-        .db(move |s| {
-            let mut new = new;
-            new.password_hash = password::hash(&pass).map_err(AppError::internal)?;
-            refusal(s.create_user(&actor, &new))
-        })
+        .db(move |s| refusal(user_admin::create(s, &actor, &account, &policy)))
         .await?;
     match created {
         Ok(id) => {
@@ -145,12 +110,14 @@ pub async fn create(
     }
 }
 
-/// A store refusal as a message to show; other errors stay errors.
-fn refusal<T>(r: Result<T, StoreError>) -> Result<Result<T, String>, AppError> {
+/// A refusal as a message to show; other errors stay errors.
+fn refusal<T>(r: Result<T, UserError>) -> Result<Result<T, String>, AppError> {
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Refused(m)) => Ok(Err(m)),
-        Err(e) => Err(e.into()),
+        Err(UserError::Refused(m)) => Ok(Err(m)),
+        Err(UserError::NotFound(m)) => Err(AppError::not_found(m)),
+        Err(UserError::Store(e)) => Err(e.into()),
+        Err(UserError::Hash(m)) => Err(AppError::internal(m)),
     }
 }
 
@@ -235,7 +202,10 @@ pub async fn update(
         if Role::parse(&edit.role).is_none() {
             return Ok(Err("Invalid role.".into()));
         }
-        Ok(refusal(s.update_user(actor, id, &edit))?.map(|()| "User updated".to_string()))
+        Ok(
+            refusal(s.update_user(actor, id, &edit).map_err(UserError::from))?
+                .map(|()| "User updated".to_string()),
+        )
     })
     .await
 }
@@ -253,18 +223,14 @@ pub async fn reset_password(
     );
     let policy = st.config.web.password_requirements.clone();
     act(st, u, id, false, move |s, actor| {
-        if s.get_user(id)?.config_managed {
-            return Ok(Err(ocb_store::CONFIG_MANAGED.into()));
-        }
-        if new != confirm {
-            return Ok(Err("Passwords do not match.".into()));
-        }
-        if let Err(m) = password::check_policy(&new, &policy) {
-            return Ok(Err(m));
-        }
-        let hash = password::hash(&new).map_err(AppError::internal)?;
-        Ok(refusal(s.reset_user_password(actor, id, &hash))?
-            .map(|()| "Password reset; the user's sessions were signed out.".to_string()))
+        Ok(refusal(user_admin::set_password(
+            s,
+            actor,
+            id,
+            (new.as_str(), confirm.as_str()),
+            &policy,
+        ))?
+        .map(|()| "Password reset; the user's sessions were signed out.".to_string()))
     })
     .await
 }
@@ -273,7 +239,7 @@ pub async fn reset_password(
 pub async fn disable(State(st): State<AppState>, Admin(u): Admin, Path(id): Path<i64>) -> Response {
     act(st, u, id, false, move |s, actor| {
         Ok(
-            refusal(s.set_user_disabled(actor, id, true))?.map(|changed| {
+            refusal(user_admin::set_disabled(s, actor, id, true))?.map(|changed| {
                 if changed {
                     "User disabled; their sessions and API tokens no longer work."
                 } else {
@@ -290,7 +256,7 @@ pub async fn disable(State(st): State<AppState>, Admin(u): Admin, Path(id): Path
 pub async fn enable(State(st): State<AppState>, Admin(u): Admin, Path(id): Path<i64>) -> Response {
     act(st, u, id, false, move |s, actor| {
         Ok(
-            refusal(s.set_user_disabled(actor, id, false))?.map(|changed| {
+            refusal(user_admin::set_disabled(s, actor, id, false))?.map(|changed| {
                 if changed {
                     "User enabled"
                 } else {
@@ -321,8 +287,10 @@ pub async fn revoke_sessions(
         };
     }
     act(st, u, id, false, move |s, actor| {
-        Ok(refusal(s.revoke_user_sessions(actor, id))?
-            .map(|n| format!("{n} session(s) signed out")))
+        Ok(
+            refusal(s.revoke_user_sessions(actor, id).map_err(UserError::from))?
+                .map(|n| format!("{n} session(s) signed out")),
+        )
     })
     .await
 }
@@ -330,8 +298,7 @@ pub async fn revoke_sessions(
 /// `POST /settings/users/{id}/delete`.
 pub async fn delete(State(st): State<AppState>, Admin(u): Admin, Path(id): Path<i64>) -> Response {
     act(st, u, id, true, move |s, actor| {
-        let name = s.get_user(id)?.username;
-        Ok(refusal(s.delete_user(actor, id))?.map(|()| format!("User {name} deleted")))
+        Ok(refusal(user_admin::delete(s, actor, id))?.map(|name| format!("User {name} deleted")))
     })
     .await
 }

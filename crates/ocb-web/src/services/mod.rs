@@ -4,8 +4,10 @@
 //! twin cannot drift apart, and neither imports the other (STYLE §1).
 //!
 //! Services take the store and the caches; they return domain values or [`crate::AppError`],
-//! never HTML or JSON.
+//! never HTML or JSON. [`users`] is also called by the CLI's `users` commands, so the account
+//! rules hold the same in a browser and in a shell.
 
 pub mod charges;
 pub mod review;
 pub mod settings;
+pub mod users;

@@ -19,6 +19,7 @@ mod review;
 mod serve;
 mod show;
 mod sources;
+mod user_accounts;
 mod users;
 mod validate;
 
@@ -49,7 +50,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Db(c) => db::run(&Ctx::load(global)?, c),
         Command::Serve(a) => serve::run(&Ctx::load(global)?, a),
         // SPEC §4.1: `users hash-password` never needs a config.
-        Command::Users(crate::cli::UsersCommand::HashPassword) => hash_password::run(),
+        Command::Users(crate::cli::UsersCommand::HashPassword { password_stdin }) => {
+            hash_password::run(password_stdin)
+        }
         Command::Users(c) => users::run(&Ctx::load(global)?, c),
     }
 }

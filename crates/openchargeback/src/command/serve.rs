@@ -3,12 +3,17 @@
 //! for Ctrl-C or SIGTERM, then lets in-flight requests finish within
 //! `web.shutdown_timeout_seconds` and exits.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeCommand};
 use crate::context::Ctx;
 use crate::error::CliError;
 use std::process::ExitCode;
 
-pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, CliError> {
+pub fn run(ctx: &Ctx, args: ServeCommand) -> Result<ExitCode, CliError> {
+    if args.reload {
+        // Upstream's scripts pass it (uvicorn's auto-reload); refusing would break them, and
+        // silently ignoring it would let someone wait for a reload that never comes.
+        eprintln!("notice: --reload has no effect: the server does not reload itself; restart it to load changes");
+    }
     ctx.print_check_notices();
     serve_config(ctx.config.clone(), args.host, args.port, None)
 }

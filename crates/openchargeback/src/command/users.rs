@@ -1,9 +1,11 @@
+//! The `users` commands: accounts (`user_accounts`), `hash-password` (`hash_password`) and here
 //! `users token create|list|revoke` (SPEC §11.2, §14.5): API tokens made by an operator. The
 //! token is generated, named and hashed by the same function as the web's tokens page
 //! (`ocb_web::api::token::issue`), keyed with `web.secret_key`, so the server accepts it; only
 //! the hash is stored and the token is printed once. Like every `users` command, the config
 //! users are synced into the database first (§14.1), so config accounts can get tokens too.
 
+use super::user_accounts as accounts;
 use crate::cli::{TokenCommand, UsersCommand};
 use crate::context::Ctx;
 use crate::error::CliError;
@@ -28,8 +30,36 @@ pub fn run(ctx: &Ctx, c: UsersCommand) -> Result<ExitCode, CliError> {
         }) => create(ctx, &mut store, &username, &name, expires_days, read_only),
         UsersCommand::Token(TokenCommand::List { username }) => list(ctx, &store, username),
         UsersCommand::Token(TokenCommand::Revoke { id }) => revoke(ctx, &mut store, id),
+        UsersCommand::List => accounts::list(ctx, &store),
+        UsersCommand::Add {
+            username,
+            email,
+            role,
+            display_name,
+            password_stdin,
+        } => {
+            let a = accounts::AddArgs {
+                username,
+                email,
+                role,
+                display_name,
+                password_stdin,
+            };
+            accounts::add(ctx, &mut store, a)
+        }
+        UsersCommand::SetPassword {
+            username,
+            password_stdin,
+        } => accounts::set_password(ctx, &mut store, &username, password_stdin),
+        UsersCommand::Disable { username } => {
+            accounts::set_disabled(ctx, &mut store, &username, true)
+        }
+        UsersCommand::Enable { username } => {
+            accounts::set_disabled(ctx, &mut store, &username, false)
+        }
+        UsersCommand::Delete { username } => accounts::delete(ctx, &mut store, &username),
         // Dispatched before a config is loaded; kept here so the match stays exhaustive.
-        UsersCommand::HashPassword => super::hash_password::run(),
+        UsersCommand::HashPassword { password_stdin } => super::hash_password::run(password_stdin),
     }
 }
 

@@ -17,11 +17,17 @@ pub struct Served {
 impl Served {
     /// `openchargeback -c CONFIG serve --port 0`, waiting until it listens.
     pub fn start(config: &std::path::Path, dir: &std::path::Path) -> Self {
+        Self::start_with(config, dir, &["--host", "127.0.0.1", "--port", "0"])
+    }
+
+    /// `openchargeback -c CONFIG serve ARGS…`, waiting until it listens.
+    pub fn start_with(config: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> Self {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("openchargeback"))
             .current_dir(dir)
             .arg("-c")
             .arg(config)
-            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .arg("serve")
+            .args(args)
             .env_remove("OPENCHARGEBACK_CONFIG")
             .env_remove("FOCUS_BILLING_CONFIG")
             .stdout(Stdio::piped())
