@@ -2,8 +2,9 @@
 //!
 //! Opening a file normally switches it to WAL mode and runs our migrations: on the Python
 //! project's `billing.db` that failed half-way (`table sources already exists …`) after the
-//! switch had already changed the file. So `Store::open` first looks at an existing file through
-//! a read-only, immutable connection, which cannot change it.
+//! switch had already changed the file. So `Store::open` first reads an existing file's header,
+//! and only for a file that is not ours looks at its tables through a read-only, immutable
+//! connection, which cannot change it.
 
 use super::{open_immutable, table_names};
 use crate::Result;
@@ -26,25 +27,39 @@ pub(crate) fn is_python_schema(tables: &[String]) -> bool {
     has("schema_version") && has("billing_periods")
 }
 
+/// The 100-byte header every SQLite database file starts with: its magic string, and at
+/// offset 60 the `user_version` our migrations stamp in the transaction that creates our tables.
+const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
 /// What the existing, non-empty file at `path` is when it is not an OpenChargeback (Rust)
 /// database; `None` for ours, an empty file or no file.
+///
+/// Our own files are told from the header alone, without SQLite: no lock is taken, so a
+/// command opening the database while an import holds it is not slowed or confused.
 pub fn foreign_database(path: &Path) -> Result<Option<Foreign>> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() > 0 => {}
-        _ => return Ok(None),
-    }
-    let conn = open_immutable(path)?;
-    // Our migrations stamp `user_version` in the transaction that creates the tables.
-    let Ok(version) = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)) else {
-        return Ok(Some(Foreign::NotSqlite));
+    let mut header = [0u8; 100];
+    let read = match std::fs::File::open(path) {
+        Ok(mut f) => read_up_to(&mut f, &mut header),
+        Err(_) => return Ok(None),
     };
-    if version > 0 {
+    let read = read.map_err(|source| crate::StoreError::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    })?;
+    if read == 0 {
         return Ok(None);
     }
-    let tables = match table_names(&conn) {
-        Ok(t) => t,
-        Err(_) => return Ok(Some(Foreign::NotSqlite)),
+    if read < header.len() || &header[..16] != MAGIC {
+        return Ok(Some(Foreign::NotSqlite));
+    }
+    if u32::from_be_bytes([header[60], header[61], header[62], header[63]]) > 0 {
+        return Ok(None);
+    }
+    // `user_version` 0 with tables: not ours. Any read trouble is left to the normal open.
+    let Ok(tables) = open_immutable(path).and_then(|c| table_names(&c).map(|t| (c, t))) else {
+        return Ok(None);
     };
+    let (conn, tables) = tables;
     if is_python_schema(&tables) {
         let v = conn
             .query_row(
@@ -56,6 +71,18 @@ pub fn foreign_database(path: &Path) -> Result<Option<Foreign>> {
         return Ok(Some(Foreign::PythonOpenChargeback(v)));
     }
     Ok((!tables.is_empty()).then_some(Foreign::OtherSqlite))
+}
+
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 impl Foreign {
