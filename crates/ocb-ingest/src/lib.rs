@@ -11,6 +11,7 @@ mod apply;
 mod artefacts;
 mod prepare;
 mod report;
+pub mod upstream;
 
 pub use report::{FailureInfo, ImportReport};
 

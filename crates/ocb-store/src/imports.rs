@@ -451,7 +451,7 @@ fn totals_from(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawTotals> 
 }
 
 /// The import row, `committed` while its transaction runs, or `failed` with the failure.
-fn insert_import_row(
+pub(crate) fn insert_import_row(
     conn: &Connection,
     header: &ImportHeader,
     actor: &Actor,
@@ -498,7 +498,7 @@ fn counters(t: &ImportTotals) -> [i64; 7] {
     .map(|v| v as i64)
 }
 
-fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result<()> {
+pub(crate) fn write_record(conn: &Connection, import_id: i64, rec: &ImportRecord) -> Result<()> {
     let t = &rec.totals;
     let c = counters(t);
     conn.execute(
@@ -578,10 +578,10 @@ pub struct ImportWriter<'a> {
 }
 
 /// Foreign-key enforcement off for one import transaction (see [`Store::begin_import`]).
-struct ForeignKeysOff<'a>(&'a Connection);
+pub(crate) struct ForeignKeysOff<'a>(&'a Connection);
 
 impl<'a> ForeignKeysOff<'a> {
-    fn new(conn: &'a Connection) -> Result<Self> {
+    pub(crate) fn new(conn: &'a Connection) -> Result<Self> {
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         Ok(Self(conn))
     }
@@ -605,9 +605,9 @@ const CONTENT_COLUMNS: &str = "billing_period_start, billing_period_end, charge_
     reconciliation_end";
 
 /// Names of the content columns, in bind order (for history diffs).
-const CONTENT_NAMES: &[&str] = CONTENT_OPTIONAL;
+pub(crate) const CONTENT_NAMES: &[&str] = CONTENT_OPTIONAL;
 
-fn content_values(c: &NewCharge) -> [Option<String>; 29] {
+pub(crate) fn content_values(c: &NewCharge) -> [Option<String>; 29] {
     let f = &c.fields;
     let a = &c.attribution;
     let d = |v: Option<ocb_core::Decimal>| v.map(|d| d.to_string());

@@ -47,6 +47,7 @@ mod sessions;
 mod settings;
 mod sources;
 mod statements;
+pub mod upstream;
 mod user_admin;
 mod users;
 mod web_logs;
@@ -119,6 +120,10 @@ pub enum StoreError {
     /// be moved there); the caller tries the next name (`-2`, `-3` …).
     #[error("output file {} already exists", .0.display())]
     NameTaken(PathBuf),
+    /// `database.path` names a file that is not an OpenChargeback (Rust) database: the
+    /// Python project's, another application's, or not SQLite at all (issue 17).
+    #[error("{0}")]
+    ForeignDatabase(String),
     /// A database failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -225,6 +230,11 @@ impl Store {
         busy_timeout_ms: u64,
         notice: Option<WaitNotice>,
     ) -> Result<Self> {
+        // Before anything could write (the WAL switch, migrations): a file that is not ours is
+        // refused untouched (issue 17).
+        if let Some(foreign) = upstream::foreign_database(path)? {
+            return Err(StoreError::ForeignDatabase(foreign.refusal(path)));
+        }
         let mut conn = match mode {
             OpenMode::Create => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

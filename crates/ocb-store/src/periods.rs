@@ -122,7 +122,7 @@ pub(crate) fn bump_counter(conn: &Connection, period: &str) -> Result<()> {
     Ok(())
 }
 
-fn history(
+pub(crate) fn history(
     conn: &Connection,
     at: &str,
     actor: &Actor,
@@ -139,7 +139,13 @@ fn history(
     Ok(())
 }
 
-fn add_note(conn: &Connection, at: &str, actor: &Actor, p: &str, text: &str) -> Result<()> {
+pub(crate) fn add_note(
+    conn: &Connection,
+    at: &str,
+    actor: &Actor,
+    p: &str,
+    text: &str,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO period_notes (period, text, created_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![p, text.trim(), actor.name, at],

@@ -215,6 +215,17 @@ pub enum BenchCommand {
         #[arg(long)]
         reuse: bool,
     },
+    /// Build a Python OpenChargeback database and the same rows as a FOCUS CSV; time
+    /// `db import-upstream` against `ingest` (issue 17)
+    #[command(name = "import-upstream")]
+    ImportUpstream {
+        /// Charges to generate
+        #[arg(long, default_value_t = 1_000_000)]
+        charges: u64,
+        /// Work directory (default: a temporary one)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Generate a lite FOCUS CSV and time `ingest` on it (empty period, re-import, dry run)
     Ingest {
         /// Rows to generate
@@ -438,6 +449,15 @@ pub enum ConfigCommand {
 pub enum DbCommand {
     /// Integrity and invariant checks
     Check,
+    /// Bring a Python OpenChargeback database (its billing.db) into this one, read-only
+    #[command(name = "import-upstream")]
+    ImportUpstream {
+        /// The Python project's database file (opened read-only and immutable: never changed)
+        path: PathBuf,
+        /// Import into a database that already holds data (periods present in both are left alone)
+        #[arg(long)]
+        merge: bool,
+    },
 }
 
 /// `convert <kind> …`: parsed by the converter's own parser (its `--config` is repeatable JSON).

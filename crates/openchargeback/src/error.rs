@@ -56,6 +56,7 @@ impl From<ocb_store::StoreError> for CliError {
             S::Busy => "busy",
             S::NotFound(_) => "not_found",
             S::Refused(_) => "period_state",
+            S::ForeignDatabase(_) => "config",
             _ => "internal",
         };
         Self::fail(code, e.to_string())

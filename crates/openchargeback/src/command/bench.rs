@@ -45,6 +45,9 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<u64> {
 pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
     let (rows, dir) = match cmd {
         BenchCommand::Ingest { rows, dir } => (rows, dir),
+        BenchCommand::ImportUpstream { charges, dir } => {
+            return super::bench_upstream::run(charges, dir)
+        }
         BenchCommand::Statements {
             pairs,
             charges,

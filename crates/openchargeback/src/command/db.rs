@@ -1,4 +1,5 @@
-//! `db check`: integrity and foreign-key checks plus import-count reconciliation.
+//! `db check`: integrity and foreign-key checks plus import-count reconciliation;
+//! `db import-upstream` lives in `db_import_upstream.rs`.
 
 use crate::cli::DbCommand;
 use crate::context::Ctx;
@@ -7,6 +8,9 @@ use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, cmd: DbCommand) -> Result<ExitCode, CliError> {
     match cmd {
+        DbCommand::ImportUpstream { path, merge } => {
+            super::db_import_upstream::run(ctx, &path, merge)
+        }
         DbCommand::Check => {
             let store = ctx.store()?;
             let mut problems = store.integrity_problems()?;

@@ -2,12 +2,14 @@
 
 pub(crate) mod bench;
 mod bench_statements;
+mod bench_upstream;
 mod bench_web;
 mod config;
 mod convert;
 mod convert_args;
 mod convert_inputs;
 mod db;
+mod db_import_upstream;
 mod demo;
 mod export_journal;
 mod generate;
