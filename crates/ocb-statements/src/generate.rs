@@ -455,7 +455,13 @@ pub fn generate(
 /// (the serial phases, snapshot, plan and commit, bound the speed of large runs).
 fn phase(name: &str, started: Instant, items: usize) {
     let at_ms = started.elapsed().as_millis() as u64;
-    tracing::debug!(event = "generate.phase", phase = name, at_ms, items, "phase done");
+    tracing::debug!(
+        event = "generate.phase",
+        phase = name,
+        at_ms,
+        items,
+        "phase done"
+    );
 }
 
 /// Where the PDFs are rendered: the run's own staging directory in `pdf_dir`, or for a dry run

@@ -218,6 +218,9 @@ impl<'s> ChargeMapper<'s> {
             resource_name: fields.resource_name.as_deref(),
             period_mismatch: false,
             changed_after_review: false,
+            // Upstream stored no input rows, only charges it had already collapsed by
+            // resource and date, so identical input rows cannot be recognised here.
+            possible_duplicate: false,
         };
         compute_flags(&input, &self.rules)
     }
