@@ -166,7 +166,7 @@ fn bad_input_is_refused_with_the_web_forms_messages() {
 #[test]
 fn config_users_are_changed_in_the_config_not_from_the_command_line() {
     let inst = with_config_admin();
-    let before = hash_of(&inst_synced(&inst), "root");
+    let before = hash_of(inst_synced(&inst), "root");
     for args in [
         vec!["disable", "root"],
         vec!["enable", "root"],
