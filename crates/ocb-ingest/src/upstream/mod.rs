@@ -126,7 +126,22 @@ fn header(name: &str, src: &UpstreamDb) -> ImportHeader {
     }
 }
 
-/// Every charge, streamed from the file into the batched inserts.
+/// A charge mapped on the reader thread, on its way to the writer.
+struct Mapped {
+    imported: ocb_store::upstream::ImportedCharge,
+    upstream_id: i64,
+    review_reason: Option<String>,
+    source: (i64, String),
+    /// Named by a review log row: written one by one to learn its id.
+    logged: bool,
+}
+
+/// Charges per message between the threads.
+const BATCH: usize = 1024;
+
+/// Every charge, streamed from the file into the batched inserts: a second connection to the
+/// Python file reads and maps on its own thread while this one writes (as ingest splits its
+/// reader and writer), joined by a bounded channel so memory stays flat.
 fn import_charges(
     w: &mut UpstreamWriter<'_>,
     src: &UpstreamDb,
@@ -135,16 +150,40 @@ fn import_charges(
     report: &mut UpstreamReport,
 ) -> Result<(), IngestError> {
     let logged: HashSet<i64> = src.review_logs()?.iter().map(|r| r.charge_id).collect();
+    let Maps {
+        sources,
+        periods,
+        all_periods,
+        charge_ids,
+    } = maps;
+    let lookups = Lookups {
+        sources,
+        periods,
+        all_periods,
+        logged: &logged,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(8);
+    let path = src.path().to_path_buf();
     let mut imports: HashMap<i64, SourceImport> = HashMap::new();
-    src.for_each_charge(|c| {
-        one_charge(w, src, maps, mapper, report, &logged, &mut imports, c).map_err(|e| match e {
-            IngestError::Store(s) => s,
-            other => StoreError::Corrupt(other.to_string()),
-        })
+    let read = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_and_map(&path, &lookups, mapper, tx));
+        let mut written: Result<(), IngestError> = Ok(());
+        for batch in rx {
+            for m in batch {
+                if written.is_ok() {
+                    written = write_one(w, src, charge_ids, &mut imports, m);
+                }
+            }
+        }
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(StoreError::Corrupt("the reader thread panicked".into()).into())
+        });
+        written.and(read)
     })?;
-    let mut written = 0;
+    merge(report, read);
+    let mut total = 0;
     for si in imports.into_values() {
-        written += si.totals.rows_read;
+        total += si.totals.rows_read;
         let record = ImportRecord {
             kind: Some(IMPORT_KIND.into()),
             totals: si.totals,
@@ -160,64 +199,120 @@ fn import_charges(
         };
         w.finish_charges(si.import_id, si.source_id, &record)?;
     }
-    w.count("charges", written);
+    w.count("charges", total);
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn one_charge(
-    w: &mut UpstreamWriter<'_>,
-    src: &UpstreamDb,
-    maps: &mut Maps,
+/// What the reader thread looks charges up in.
+struct Lookups<'m> {
+    sources: &'m HashMap<i64, (i64, String)>,
+    periods: &'m HashMap<i64, Period>,
+    all_periods: &'m HashMap<i64, (Period, String)>,
+    logged: &'m HashSet<i64>,
+}
+
+/// The reader thread: maps every charge; returns its own report of losses and amounts.
+fn read_and_map(
+    path: &std::path::Path,
+    l: &Lookups<'_>,
+    mapper: &mut ChargeMapper<'_>,
+    tx: std::sync::mpsc::SyncSender<Vec<Mapped>>,
+) -> Result<UpstreamReport, IngestError> {
+    let db = UpstreamDb::open(path)?;
+    let mut report = UpstreamReport::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    db.for_each_charge(|c| {
+        if let Some(m) = map_one(l, mapper, &mut report, c) {
+            batch.push(m);
+        }
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            // A closed channel means the writer failed; its error is the one reported.
+            let _ = tx.send(full);
+        }
+        Ok(())
+    })?;
+    let _ = tx.send(batch);
+    Ok(report)
+}
+
+fn map_one(
+    l: &Lookups<'_>,
     mapper: &mut ChargeMapper<'_>,
     report: &mut UpstreamReport,
-    logged: &HashSet<i64>,
-    imports: &mut HashMap<i64, SourceImport>,
     c: UpstreamCharge,
-) -> Result<(), IngestError> {
-    let Some(&period) = maps.periods.get(&c.period_id) else {
-        let why = match maps.all_periods.contains_key(&c.period_id) {
+) -> Option<Mapped> {
+    let Some(&period) = l.periods.get(&c.period_id) else {
+        let why = match l.all_periods.contains_key(&c.period_id) {
             true => "their period already exists in the destination (--merge leaves it as it is)",
             false => "their billing period is missing from the file or is not a valid YYYY-MM",
         };
         report.lose("charges", 1, why);
-        return Ok(());
+        return None;
     };
-    let Some((source_id, name)) = maps.sources.get(&c.source_id).cloned() else {
+    let Some(source) = l.sources.get(&c.source_id).cloned() else {
         report.lose("charges", 1, "their source is missing from the file");
-        return Ok(());
+        return None;
     };
-    let imported = match mapper.map(&c, source_id, period, report) {
-        Ok(i) => i,
+    match mapper.map(&c, source.0, period, report) {
+        Ok(imported) => Some(Mapped {
+            imported,
+            upstream_id: c.id,
+            review_reason: c.review_reason,
+            source,
+            logged: l.logged.contains(&c.id),
+        }),
         Err(why) => {
             report.lose("charges", 1, &format!("an amount cannot be read ({why})"));
-            return Ok(());
+            None
         }
-    };
-    let si = match imports.get_mut(&source_id) {
+    }
+}
+
+/// The reader's losses and listed amounts, added to the main report.
+fn merge(report: &mut UpstreamReport, part: UpstreamReport) {
+    for l in part.not_brought_over {
+        report.lose(&l.what, l.count.unwrap_or(0), &l.reason);
+    }
+    report.precise_amount_count += part.precise_amount_count - part.precise_amounts.len() as u64;
+    for a in part.precise_amounts {
+        report.precise(&a.column, a.id, a.value);
+    }
+}
+
+fn write_one(
+    w: &mut UpstreamWriter<'_>,
+    src: &UpstreamDb,
+    charge_ids: &mut HashMap<i64, i64>,
+    imports: &mut HashMap<i64, SourceImport>,
+    m: Mapped,
+) -> Result<(), IngestError> {
+    let (source_id, name) = &m.source;
+    let si = match imports.get_mut(source_id) {
         Some(si) => si,
         None => {
-            let import_id = w.begin_charges(&header(&name, src))?;
+            let import_id = w.begin_charges(&header(name, src))?;
             let fresh = SourceImport {
                 import_id,
-                source_id,
+                source_id: *source_id,
                 totals: Default::default(),
                 periods: BTreeMap::new(),
             };
-            imports.entry(source_id).or_insert(fresh)
+            imports.entry(*source_id).or_insert(fresh)
         }
     };
-    count(&mut si.totals, &imported);
-    count(si.periods.entry(period).or_default(), &imported);
-    let ids = (source_id, si.import_id);
-    if imported.state == ReviewState::None && !logged.contains(&c.id) {
-        return Ok(w.insert_charge(ids, imported.charge, imported.state)?);
+    let period = m.imported.charge.charge.period;
+    count(&mut si.totals, &m.imported);
+    count(si.periods.entry(period).or_default(), &m.imported);
+    let ids = (*source_id, si.import_id);
+    if m.imported.state == ReviewState::None && !m.logged {
+        return Ok(w.insert_charge(ids, m.imported.charge, m.imported.state)?);
     }
-    let id = w.insert_reviewed(ids, &imported)?;
-    maps.charge_ids.insert(c.id, id);
+    let id = w.insert_reviewed(ids, &m.imported)?;
+    charge_ids.insert(m.upstream_id, id);
     let details = serde_json::json!({
         "message": "imported from the Python OpenChargeback",
-        "upstream_charge_id": c.id, "upstream_review_reason": c.review_reason,
+        "upstream_charge_id": m.upstream_id, "upstream_review_reason": m.review_reason,
     });
     w.charge_event(id, si.import_id, &details)?;
     Ok(())
