@@ -224,7 +224,12 @@ fn issue_17_unconfigured_sources_are_credited_to_cloud_clearing() {
         assert!(out.status.success(), "{format}: {stderr}");
         assert!(stderr.contains(warning), "{format}: {stderr}");
         let csv = String::from_utf8(out.stdout).expect("utf8");
-        assert!(csv.contains("CLOUD-CLEARING"), "{format}: {csv}");
+        // The template splits a fund/org into its Orgn (before the first '-') and Fund.
+        let credit = match format {
+            "template" => "CLEARING,CLOUD,",
+            _ => "CLOUD-CLEARING",
+        };
+        assert!(csv.contains(credit), "{format}: {csv}");
     }
     let upstream = stdout(
         &inst,
