@@ -597,7 +597,7 @@ fn issue_17_statement_html_site_is_branded_by_settings() {
         return;
     }
     let inst = Instance::with_extra(
-        "statements:\n  branding:\n    logo: logo.png\n    primary_color: \"#2c3e50\"\n    organization_address: |\n      Wombat Research Computing\n      42 Burrow Lane\n    footer_text: Billed monthly to the fund/org on file.\n",
+        "web:\n  secret_key: 0123456789abcdef0123456789abcdef\nstatements:\n  branding:\n    logo: logo.png\n    primary_color: \"#2c3e50\"\n    organization_address: |\n      Wombat Research Computing\n      42 Burrow Lane\n    footer_text: Billed monthly to the fund/org on file.\n",
     );
     std::fs::create_dir_all(inst.path("templates")).expect("templates dir");
     std::fs::write(

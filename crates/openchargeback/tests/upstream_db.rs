@@ -295,7 +295,7 @@ fn import_upstream_v10_carries_periods_reviews_statements_and_users() {
     );
     assert_eq!(inst.sql_count("SELECT count(*) FROM email_log"), 1);
     assert_eq!(inst.sql_count("SELECT count(*) FROM journal_exports"), 1);
-    let pdf = inst.path("out/pdfs/2025-01_ann@example.edu_p1.pdf");
+    let pdf = inst.path("out/pdfs/2025-01_ann_p1.pdf");
     assert_eq!(std::fs::read(&pdf).expect("copied PDF"), b"%PDF-1.4 ann");
 
     // No `users list` command yet: the table itself.
