@@ -87,39 +87,14 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
             work.join("imports").display()
         ),
     )?;
-    let exe = std::env::current_exe()?;
     let mut results = Vec::new();
+    let csv_arg = csv.display().to_string();
     for label in ["empty period", "re-import (all unchanged)", "dry run"] {
-        let mut cmd = std::process::Command::new(&exe);
-        cmd.args([
-            "-c",
-            &config.display().to_string(),
-            "--no-progress",
-            "-q",
-            "ingest",
-            &csv.display().to_string(),
-            "-s",
-            "AWS",
-        ]);
+        let mut args = vec!["ingest", csv_arg.as_str(), "-s", "AWS"];
         if label == "dry run" {
-            cmd.arg("--dry-run");
+            args.push("--dry-run");
         }
-        cmd.env("OCB_REPORT_PEAK_RSS", "1");
-        let start = Instant::now();
-        let out = cmd.output()?;
-        let secs = start.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(CliError::fail(
-                "internal",
-                format!("benchmark ingest failed: {stderr}"),
-            ));
-        }
-        let peak_kib: u64 = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("peak_rss_kib="))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
+        let (secs, peak_kib) = timed_child(&config, &args)?;
         let rate = rows as f64 / secs;
         println!(
             "{label:<28} {rows} rows  {secs:>6.2} s  {rate:>10.0} rows/s  peak RSS {:.0} MiB",
@@ -129,6 +104,30 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
     }
     println!("input: {} MiB at {}", bytes / (1 << 20), csv.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs this binary with `args` on `config` (quiet, no progress bars) in a child process, so
+/// each run starts cold and its own peak memory is measured; returns the wall seconds and the
+/// child's peak RSS in KiB. A failed run is an error carrying the child's stderr.
+pub(super) fn timed_child(config: &Path, args: &[&str]) -> Result<(f64, u64), CliError> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(["-c", &config.display().to_string(), "--no-progress", "-q"])
+        .args(args)
+        .env("OCB_REPORT_PEAK_RSS", "1");
+    let start = Instant::now();
+    let out = cmd.output()?;
+    let secs = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let message = format!("benchmark run failed: {stderr}");
+        return Err(CliError::fail("internal", message));
+    }
+    let peak_kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((secs, peak_kib))
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in KiB.

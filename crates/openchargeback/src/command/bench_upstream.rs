@@ -7,7 +7,6 @@ use crate::error::CliError;
 use ocb_store::upstream::{create_python_database, UpstreamCharge};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// The upstream DDL the tests use (version 10).
 const SCHEMA: &str = include_str!("../../tests/fixtures/upstream/schema_v10.sql");
@@ -70,26 +69,8 @@ fn fresh(work: &Path, name: &str) -> std::io::Result<PathBuf> {
 
 /// Runs the binary with `args` on `config`; wall seconds and the child's peak RSS in MiB.
 fn timed(config: &Path, args: &[&str]) -> Result<(f64, f64), CliError> {
-    let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(["-c", &config.display().to_string(), "--no-progress", "-q"])
-        .args(args);
-    cmd.env("OCB_REPORT_PEAK_RSS", "1");
-    let start = Instant::now();
-    let out = cmd.output()?;
-    let secs = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(CliError::fail(
-            "internal",
-            format!("benchmark run failed: {stderr}"),
-        ));
-    }
-    let kib: f64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak_rss_kib="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
-    Ok((secs, kib / 1024.0))
+    let (secs, kib) = super::bench::timed_child(config, args)?;
+    Ok((secs, kib as f64 / 1024.0))
 }
 
 pub fn run(charges: u64, dir: Option<PathBuf>) -> Result<ExitCode, CliError> {
